@@ -1,0 +1,307 @@
+"""Verdicts: comparing what student code produced with what was expected, and saying why it differs.
+
+Everything here runs in the grading process (or in the student's own pytest run) on plain values;
+none of it calls student code. Value mismatches read like ``torch.testing.assert_close`` (which
+does the comparison), followed by a hint when the difference looks like a known mistake.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import torch
+
+from .payload import Outcome, Value, plain
+from .rubric import Case, Check
+
+
+@dataclass
+class Verdict:
+    passed: bool
+    message: str = ""
+
+
+def _close(a: torch.Tensor, b: torch.Tensor, rtol: float = 1e-4, atol: float = 1e-6) -> bool:
+    try:
+        return a.shape == b.shape and bool(torch.allclose(a.double(), b.double(), rtol=rtol, atol=atol))
+    except RuntimeError:
+        return False
+
+
+# --- recognising mistakes ----------------------------------------------------------------------
+
+
+@dataclass
+class Mistake:
+    """A recognisable wrong answer: ``test(actual, expected, inputs, output_name)`` says if this is it."""
+
+    text: str
+    test: Callable[[torch.Tensor, torch.Tensor, dict, str], bool]
+    outputs: Sequence[str] | None = None
+
+    def matches(self, name: str, actual: torch.Tensor, expected: torch.Tensor, inputs: dict) -> bool:
+        if self.outputs is not None and name not in self.outputs:
+            return False
+        try:
+            return bool(self.test(actual, expected, inputs, name))
+        except Exception:
+            return False
+
+
+def like(text: str, wrong: Callable[[dict], Any], outputs: Sequence[str] | None = None) -> Mistake:
+    """The student's output equals ``wrong(inputs)`` (a tensor, or a dict of outputs by name)."""
+
+    def test(actual, expected, inputs, name):
+        value = wrong(inputs)
+        value = torch.as_tensor(value[name] if isinstance(value, dict) else value).to(actual.device)
+        return _close(actual, value) and not _close(expected, value)
+
+    return Mistake(text, test, outputs)
+
+
+def scaled_by(factor: Callable[[dict], float], text: str, outputs: Sequence[str] | None = None) -> Mistake:
+    """The student's output is the expected one times ``factor(inputs)``."""
+    return Mistake(text, lambda a, e, i, n: _close(a, e * factor(i)) and not _close(e, e * factor(i)), outputs)
+
+
+def near(text: str, rtol: float, atol: float = 1e-8, outputs: Sequence[str] | None = None) -> Mistake:
+    """The student's output is within a looser tolerance of the expected one (e.g. not converged)."""
+    return Mistake(text, lambda a, e, i, n: _close(a, e, rtol=rtol, atol=atol), outputs)
+
+
+def _constant_factor(a: torch.Tensor, e: torch.Tensor) -> float | None:
+    if a.shape != e.shape or not torch.isfinite(a).all() or e.abs().max() == 0:
+        return None
+    c = float((a.double() * e.double()).sum() / (e.double() ** 2).sum())
+    return c if _close(a, e * c) and abs(c - 1) > 1e-3 else None
+
+
+def _describe_factor(c: float) -> str:
+    for k, words in ((2, "twice"), (0.5, "half"), (-1, "minus"), (4, "four times"), (0.25, "a quarter of")):
+        if abs(c - k) < 1e-3 * abs(k):
+            if k == -1:
+                return "the sign is flipped: your result is minus the expected one"
+            return f"your result is {words} the expected one: a factor of 2 too many or too few?"
+    return f"your result is the expected one times {c:.4g}: a missing or extra constant factor (or a sum instead of a mean)?"
+
+
+GENERIC = [
+    Mistake("your result contains NaN or inf where the expected one is finite: an overflow (exp of a large "
+            "number?) or a division by zero", lambda a, e, i, n: not torch.isfinite(a).all() and bool(torch.isfinite(e).all())),
+    Mistake("your result is the transpose of the expected one",
+            lambda a, e, i, n: a.dim() >= 2 and a.shape != e.shape and _close(a, e.transpose(-1, -2))),
+    Mistake("the values are right but the shape is not: check reshape/squeeze/keepdim",
+            lambda a, e, i, n: a.shape != e.shape and a.numel() == e.numel() and _close(a.reshape(e.shape), e)),
+    Mistake("the values are right but the dtype is not: keep the dtype of the inputs",
+            lambda a, e, i, n: a.dtype != e.dtype and a.shape == e.shape and _close(a, e)),
+]
+
+
+def recognise(name: str, actual: Value, expected: Value, inputs: dict, mistakes: Sequence[Mistake]) -> str:
+    a, e = actual.tensor, expected.tensor
+    if a is None or e is None:
+        return ""
+    for mistake in list(mistakes) + GENERIC:
+        if mistake.matches(name, a, e, inputs):
+            return mistake.text
+    if a.is_floating_point() and e.is_floating_point():
+        c = _constant_factor(a, e)
+        if c is not None:
+            return _describe_factor(c)
+    return ""
+
+
+# --- comparing values --------------------------------------------------------------------------
+
+
+def _scalar(t: torch.Tensor) -> str:
+    return f"{t.item():.6g}" if t.is_floating_point() else str(t.item())
+
+
+def _worst(a: torch.Tensor, e: torch.Tensor) -> str:
+    diff = (a.double() - e.double()).abs()
+    diff = torch.where(torch.isnan(diff), torch.full_like(diff, float("inf")), diff)
+    idx = tuple(int(i) for i in torch.unravel_index(diff.argmax(), diff.shape))
+    return f"At index {idx}: got {_scalar(a[idx])}, expected {_scalar(e[idx])}."
+
+
+def compare(name: str, actual: Value | None, expected: Value, device: torch.device | None,
+            rtol: float | None = None, atol: float | None = None) -> str:
+    """Why ``actual`` is not ``expected`` (empty when it is), in assert_close's words.
+
+    A tensor must be on ``device`` (the device of the inputs) unless ``device`` is None.
+    """
+    if actual is None:
+        return f"`{name}` was not produced"
+    if actual.kind != expected.kind:
+        return f"`{name}` is {actual.describe()}, expected {expected.describe()}"
+    if expected.tensor is None:
+        return ""
+    if actual.tensor is None:
+        return f"`{name}` is {actual.describe()}, which cannot be compared"
+    if device is not None and actual.kind == "Tensor" and actual.device \
+            and torch.device(actual.device).type != device.type:
+        return (f"`{name}` is on {actual.device} but the inputs were on {device}: create new tensors on "
+                "the inputs' device (e.g. torch.zeros_like(x) or device=x.device)")
+    a, e = actual.tensor, expected.tensor
+    if a.dim() == 0 and e.dim() == 0 and a.dtype == e.dtype:
+        try:
+            torch.testing.assert_close(a, e, rtol=rtol, atol=atol, equal_nan=False)
+            return ""
+        except AssertionError:
+            return f"`{name}` is {_scalar(a)}, expected {_scalar(e)}"
+    try:
+        torch.testing.assert_close(a, e, rtol=rtol, atol=atol, check_device=False)
+        return ""
+    except AssertionError as exc:
+        text = str(exc).strip()
+    if a.shape == e.shape and a.dtype == e.dtype and a.numel():
+        text += "\n" + _worst(a, e)
+    return f"`{name}`: {text}"
+
+
+# --- judges ------------------------------------------------------------------------------------
+
+
+class Match:
+    """Every output equals the expected one, within tolerances.
+
+    The expected values are the reference's at the same inputs, or ``oracle(inputs)`` when one is
+    given (e.g. statsmodels' estimates). ``mistakes`` are tried, in order, before the generic ones.
+    Tensors must be on the inputs' device unless ``check_device`` is false.
+    """
+
+    def __init__(self, rtol: float | None = None, atol: float | None = None,
+                 mistakes: Sequence[Mistake] = (), oracle: Callable[[dict], dict] | None = None,
+                 check_device: bool = True):
+        if (rtol is None) != (atol is None):
+            raise ValueError("give both rtol and atol, or neither")
+        self.rtol, self.atol, self.mistakes, self.oracle = rtol, atol, tuple(mistakes), oracle
+        self.check_device = check_device
+
+    @property
+    def needs_reference(self) -> bool:
+        return self.oracle is None
+
+    def expected(self, inputs: dict) -> dict[str, Value] | None:
+        return None if self.oracle is None else {k: plain(v) for k, v in self.oracle(inputs).items()}
+
+    def verdict(self, actual: Outcome, expected: dict[str, Value], inputs: dict, device: torch.device) -> Verdict:
+        for name, want in expected.items():
+            got = actual.values.get(name)
+            problem = compare(name, got, want, device if self.check_device else None, self.rtol, self.atol)
+            if problem:
+                hint = recognise(name, got, want, inputs, self.mistakes) if got is not None else ""
+                return Verdict(False, problem + (f"\nHint: {hint}" if hint else ""))
+        return Verdict(True)
+
+
+class GradcheckConsistent:
+    """The student's backward agrees with finite differences of the student's forward.
+
+    Uses ``torch.autograd.gradcheck``'s criterion: ``|analytic - numeric| <= atol + rtol * |numeric|``
+    for every Jacobian entry, in float64.
+    """
+
+    needs_reference = False
+
+    def __init__(self, args: Sequence[str], atol: float = 1e-5, rtol: float = 1e-3):
+        self.args, self.atol, self.rtol = tuple(args), atol, rtol
+
+    def expected(self, inputs: dict) -> None:
+        return None
+
+    def verdict(self, actual: Outcome, expected: None, inputs: dict, device: torch.device) -> Verdict:
+        shape = actual.values.get("out_shape")
+        if shape is None or shape.tensor is None:
+            return Verdict(False, "the gradient check produced no Jacobian")
+        out_shape = tuple(int(s) for s in shape.tensor.tolist())
+        for name in self.args:
+            an, nu = actual.values.get(f"analytic/{name}"), actual.values.get(f"numeric/{name}")
+            if an is None or nu is None or an.tensor is None or nu.tensor is None:
+                return Verdict(False, f"the gradient check produced no Jacobian for `{name}`")
+            a, n = an.tensor.double(), nu.tensor.double()
+            if a.shape != n.shape:
+                return Verdict(False, f"the Jacobians for `{name}` have different shapes")
+            bad = (a - n).abs() > self.atol + self.rtol * n.abs()
+            bad |= ~torch.isfinite(a) | ~torch.isfinite(n)
+            if bad.any():
+                diff = torch.where(bad, (a - n).abs().nan_to_num(float("inf")), torch.zeros_like(a))
+                j, k = (int(i) for i in torch.unravel_index(diff.argmax(), diff.shape))
+                out_idx = tuple(int(i) for i in torch.unravel_index(torch.tensor(j), out_shape)) if out_shape else ()
+                in_idx = tuple(int(i) for i in torch.unravel_index(torch.tensor(k), inputs[name].shape)) \
+                    if inputs[name].dim() else ()
+                return Verdict(False, (
+                    f"gradcheck failed for `{name}`: your backward disagrees with finite differences of your "
+                    f"forward in {int(bad.sum())} of {bad.numel()} Jacobian entries "
+                    f"(allowed: atol {self.atol:g} + rtol {self.rtol:g} * |numeric|).\n"
+                    f"Worst: d out{list(out_idx)} / d {name}{list(in_idx)}: backward gives {a[j, k].item():.6g}, "
+                    f"finite differences give {n[j, k].item():.6g}."))
+        return Verdict(True)
+
+
+# --- scoring a check ---------------------------------------------------------------------------
+
+
+@dataclass
+class CheckResult:
+    """The verdict on one check, with its points; this is what reports and the pytest plugin show."""
+
+    exercise: str
+    check: str
+    target: str
+    description: str
+    max_points: float
+    hidden: bool
+    status: str  # passed, failed, not_implemented, error
+    message: str = ""
+    seconds: float = 0.0
+    points: float = field(init=False)
+
+    def __post_init__(self):
+        self.points = self.max_points if self.status == "passed" else 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+
+def describe_inputs(inputs: dict, case: Case) -> str:
+    parts = []
+    for name, v in inputs.items():
+        if isinstance(v, torch.Tensor):
+            if v.numel() == 1 and v.dim() == 0:
+                parts.append(f"{name}={_scalar(v)}")
+            else:
+                parts.append(f"{name}: {str(v.dtype).replace('torch.', '')}{list(v.shape)}")
+        elif isinstance(v, (int, float, str, bool)):
+            parts.append(f"{name}={v!r}")
+    return f"{', '.join(parts)} (seed {case.seed})" if parts else f"seed {case.seed}"
+
+
+def judge_check(exercise: str, check: Check, outcomes: Sequence[Outcome],
+                expected: Sequence[dict | None], device: str | torch.device) -> CheckResult:
+    """Score one check from the outcomes of its cases: full points when every case passes."""
+    device = torch.device(device)
+    status, failures = "passed", []
+    for case, outcome, want in zip(check.cases, outcomes, expected):
+        if outcome.status == "not_implemented":
+            status, failures = "not_implemented", [outcome.message]
+            break
+        inputs = check.make_inputs(case, device)
+        if outcome.status == "ok":
+            verdict = check.judge.verdict(outcome, want, inputs, device)
+            if verdict.passed:
+                continue
+            status, text = "failed", verdict.message
+        else:
+            status, text = "error", outcome.message
+        if len(check.cases) > 1:
+            text = f"with inputs {describe_inputs(inputs, case)}:\n{text}"
+        failures.append(text)
+    message = failures[0] if failures else ""
+    if len(failures) > 1:
+        message = f"{len(failures)} of {len(check.cases)} cases fail; the first {message}"
+    return CheckResult(exercise, check.id, check.target, check.description, check.points, check.hidden,
+                       status, message, sum(o.seconds for o in outcomes))

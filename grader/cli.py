@@ -1,0 +1,96 @@
+"""The ``grader`` command: ``release`` for stubs and student repositories, ``grade`` for a class."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import GraderError, __version__
+from .course import Course
+
+EXIT_DRIFT = 1
+EXIT_FAILURE = 2
+
+
+def _course(args) -> Course:
+    if args.course:
+        course = Course(Path(args.course))
+        if not course.reference.is_dir():
+            raise GraderError(f"--course {args.course}: no reference/ folder there")
+        return course
+    return Course.find()
+
+
+def cmd_release(args) -> int:
+    from .release import drifted, write_exercises, write_student_repo
+
+    course = _course(args)
+    if args.check:
+        bad = drifted(course)
+        for rel in bad:
+            print(f"drifted: {rel}", file=sys.stderr)
+        if bad:
+            print(f"{len(bad)} file(s) differ from what `grader release` writes from reference/: run it and "
+                  "commit the result", file=sys.stderr)
+            return EXIT_DRIFT
+        print("exercises/ is in sync with reference/")
+        return 0
+    if args.student:
+        written = write_student_repo(course, Path(args.student), force=args.force)
+        print(f"wrote the student repository to {Path(args.student).resolve()} ({len(written)} files, "
+              "no solutions, no hidden checks)")
+        return 0
+    changed = write_exercises(course)
+    for rel in changed:
+        print(f"wrote {rel}")
+    print(f"exercises/ regenerated from reference/ ({len(changed)} file(s) changed)")
+    return 0
+
+
+def cmd_grade(args) -> int:
+    from .grading import grade_class
+
+    return grade_class(
+        course=_course(args), submissions=Path(args.submissions), out=Path(args.out), device=args.device,
+        only=args.only, jobs=args.jobs)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="grader", description="PyTorch course pack: release exercises, grade a class.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--course", metavar="DIR", help="the course folder (default: found from here)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    release = sub.add_parser("release", help="regenerate exercises/ from reference/, or write the student repository")
+    release.add_argument("--check", action="store_true",
+                         help="change nothing; exit 1 naming every file of exercises/ that is out of date")
+    release.add_argument("--student", metavar="DIR", help="write the repository students get into DIR")
+    release.add_argument("--force", action="store_true", help="with --student: replace an earlier student release in DIR")
+    release.set_defaults(run=cmd_release)
+
+    grade = sub.add_parser("grade", help="grade a folder holding one folder of exNN_*.py files per student")
+    grade.add_argument("submissions", metavar="SUBMISSIONS")
+    grade.add_argument("--out", required=True, metavar="OUT", help="where grades.csv and per-student feedback go")
+    grade.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    grade.add_argument("--only", metavar="EXERCISES", help="comma-separated exercises, e.g. ex02,ex03")
+    grade.add_argument("--jobs", type=int, default=None, metavar="N",
+                       help="students graded at once (default: the number of CPU cores)")
+    grade.set_defaults(run=cmd_grade)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except GraderError as exc:
+        print(f"grader: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("grader: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""The course on disk: where ``exercises/`` and ``reference/`` are, and importing modules from files."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import grader
+
+from . import GraderError
+
+
+def import_file(path: Path, alias: str) -> ModuleType:
+    """Import a Python file as a module registered under ``alias`` (so two same-named files coexist)."""
+    spec = importlib.util.spec_from_file_location(alias, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[alias] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(alias, None)
+        raise
+    return module
+
+
+class Course:
+    """A course folder: ``exercises/`` (stubs and recorded expectations) and, for instructors, ``reference/``."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root).resolve()
+        self.exercises = self.root / "exercises"
+        self.reference = self.root / "reference"
+        self.expected = self.exercises / "expected"
+        self._modules: dict[str, ModuleType] = {}
+
+    @classmethod
+    def find(cls, start: Path | None = None) -> "Course":
+        """The course containing ``start`` (default: the working directory), else the installed one."""
+        here = Path(start or Path.cwd()).resolve()
+        for folder in (here, *here.parents):
+            if (folder / "exercises").is_dir() and (folder / "reference").is_dir():
+                return cls(folder)
+        installed = Path(grader.__file__).resolve().parent.parent
+        if (installed / "reference").is_dir():
+            return cls(installed)
+        raise GraderError(f"no course found: neither {here} nor its parents hold exercises/ and reference/ "
+                          "(run from the course folder or pass --course)")
+
+    def reference_module(self, name: str) -> ModuleType:
+        """The instructor's solution for an exercise (trusted code, imported in this process)."""
+        if name not in self._modules:
+            path = self.reference / f"{name}.py"
+            if not path.is_file():
+                raise GraderError(f"the reference solution {path} is missing")
+            try:
+                self._modules[name] = import_file(path, f"_course_reference.{name}")
+            except Exception as exc:
+                raise GraderError(f"the reference solution {path} does not import: "
+                                  f"{type(exc).__name__}: {exc}") from exc
+        return self._modules[name]

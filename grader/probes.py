@@ -1,0 +1,211 @@
+"""Running student code on one case of a check: the probes, and what happened as an ``Outcome``.
+
+A probe only runs code and reports plain values; it never decides whether they are right. When
+grading a class this module runs inside the child process; under ``pytest exercises/`` it runs in
+the student's own pytest process.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Sequence
+
+import torch
+
+from .payload import Outcome, plain
+from .rubric import Case, Check
+
+STUB_NAME = re.compile(r"^ex\d\d\.[\w.]+$")
+
+
+class StudentError(Exception):
+    """Student code cannot be used as asked (a missing name, a wrong number of outputs...)."""
+
+
+@dataclass
+class Trial:
+    """What a probe gets: the student's module, this case's inputs, the device and the seed."""
+
+    module: ModuleType
+    inputs: dict
+    device: torch.device
+    seed: int
+
+    def target(self, path: str) -> Any:
+        """The object at a dotted path in the student's module, e.g. ``Linear.apply``."""
+        obj: Any = self.module
+        for i, part in enumerate(path.split(".")):
+            try:
+                obj = getattr(obj, part)
+            except AttributeError:
+                where = ".".join(path.split(".")[:i]) or f"{self.module.__name__.rsplit('.', 1)[-1]}.py"
+                raise StudentError(f"{where} has no `{part}` (looked for `{path}`)") from None
+        return obj
+
+
+def outputs_named(result: Any, names: str | Sequence[str], target: str) -> dict:
+    """Name a function's return value(s): one name for one value, several for a tuple."""
+    if isinstance(names, str):
+        return {names: result}
+    if not isinstance(result, (tuple, list)) or len(result) != len(names):
+        got = f"a {type(result).__name__}" + (f" of {len(result)}" if isinstance(result, (tuple, list)) else "")
+        raise StudentError(f"{target} should return {len(names)} values ({', '.join(names)}); it returned {got}")
+    return dict(zip(names, result))
+
+
+class Call:
+    """Call ``target`` with the named inputs, in order; name what it returns.
+
+    The argument name ``device`` passes the device the check runs on.
+    """
+
+    def __init__(self, target: str, args: Sequence[str], outputs: str | Sequence[str] = "out"):
+        self.target, self.args, self.outputs = target, tuple(args), outputs
+
+    def __call__(self, trial: Trial) -> dict:
+        fn = trial.target(self.target)
+        args = (trial.device if a == "device" else trial.inputs[a] for a in self.args)
+        return outputs_named(fn(*args), self.outputs, self.target)
+
+
+def _leaves(trial: Trial, args: Sequence[str], dtype: torch.dtype | None = None) -> list[torch.Tensor]:
+    return [trial.inputs[a].detach().clone().to(dtype or trial.inputs[a].dtype).requires_grad_(True) for a in args]
+
+
+def _forward(trial: Trial, target: str, leaves: list[torch.Tensor]) -> torch.Tensor:
+    out = trial.target(target)(*leaves)
+    if not isinstance(out, torch.Tensor):
+        raise StudentError(f"{target} should return a Tensor; it returned a {type(out).__name__}")
+    if not out.requires_grad:
+        raise StudentError(f"the result of {target} does not depend on its inputs through autograd "
+                           "(was it detached, or computed under torch.no_grad()?)")
+    return out
+
+
+class Backward:
+    """Run a function forward, then backward with the case's upstream gradient ``grad_output``.
+
+    Reports the gradient of every argument as autograd delivers it (``grad_<arg>``). When autograd
+    rejects what a custom ``Function.backward`` returned (a wrong shape), reports the raw values
+    instead, so that the verdict can say what is wrong with them.
+    """
+
+    def __init__(self, target: str, args: Sequence[str], grad_output: str = "grad_out"):
+        self.target, self.args, self.grad_output = target, tuple(args), grad_output
+
+    def __call__(self, trial: Trial) -> dict:
+        leaves = _leaves(trial, self.args)
+        out = _forward(trial, self.target, leaves)
+        upstream = trial.inputs[self.grad_output]
+        if out.shape != upstream.shape:
+            raise StudentError(f"{self.target} returned shape {tuple(out.shape)}, expected {tuple(upstream.shape)}, "
+                               "so its backward cannot be checked")
+        try:
+            grads = torch.autograd.grad(out, leaves, upstream, allow_unused=True)
+        except RuntimeError as exc:
+            node = out.grad_fn
+            if "invalid gradient" not in str(exc) or not hasattr(node, "apply"):
+                raise
+            grads = node.apply(upstream)
+            grads = grads if isinstance(grads, tuple) else (grads,)
+        return {f"grad_{a}": g for a, g in zip(self.args, grads)}
+
+
+class SelfGradcheck:
+    """The Jacobian from the student's backward next to finite differences of the student's forward.
+
+    Both are computed in float64 at the case's inputs, as ``torch.autograd.gradcheck`` does; the
+    comparison (with gradcheck's tolerances) is the judge's job, not the probe's.
+    """
+
+    def __init__(self, target: str, args: Sequence[str], eps: float = 1e-6):
+        self.target, self.args, self.eps = target, tuple(args), eps
+
+    def __call__(self, trial: Trial) -> dict:
+        leaves = _leaves(trial, self.args, torch.float64)
+        out = _forward(trial, self.target, leaves)
+        flat = out.reshape(-1)
+        analytic = [torch.zeros(flat.numel(), x.numel(), dtype=torch.float64, device=x.device) for x in leaves]
+        for j in range(flat.numel()):
+            grads = torch.autograd.grad(flat[j], leaves, retain_graph=True, allow_unused=True)
+            for i, g in enumerate(grads):
+                if g is not None:
+                    analytic[i][j] = g.reshape(-1)
+        fn = trial.target(self.target)
+        result = {}
+        with torch.no_grad():
+            for i, (name, x) in enumerate(zip(self.args, leaves)):
+                numeric = torch.zeros_like(analytic[i])
+                args = [leaf.detach() for leaf in leaves]
+                for k in range(x.numel()):
+                    base = args[i]
+                    up, down = base.clone(), base.clone()
+                    up.view(-1)[k] += self.eps
+                    down.view(-1)[k] -= self.eps
+                    f_up = fn(*args[:i], up, *args[i + 1:])
+                    f_down = fn(*args[:i], down, *args[i + 1:])
+                    numeric[:, k] = ((f_up - f_down) / (2 * self.eps)).reshape(-1)
+                result[f"analytic/{name}"] = analytic[i]
+                result[f"numeric/{name}"] = numeric
+        result["out_shape"] = torch.tensor(list(out.shape), dtype=torch.int64)
+        return result
+
+
+# --- running one case ---------------------------------------------------------------------------
+
+
+def describe_exception(exc: BaseException, module: ModuleType | None) -> str:
+    """``Type: message``, plus where in the student's file it happened."""
+    text = f"{type(exc).__name__}: {exc}".strip()
+    if isinstance(exc, SystemExit):
+        text = f"called exit({exc.code!r})"
+    filename = getattr(module, "__file__", None)
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if filename and f.filename == filename]
+    if frames:
+        f = frames[-1]
+        text += f"\n  in {f.name}(), {f.filename.rsplit('/', 1)[-1]} line {f.lineno}: {(f.line or '').strip()}"
+    return text
+
+
+def describe_import_error(exc: BaseException, path: Path) -> str:
+    """Why a student's file did not import, pointing at the line when there is one."""
+    if isinstance(exc, SyntaxError):
+        return f"{path.name} does not import: SyntaxError: {exc.msg} (line {exc.lineno}: {(exc.text or '').strip()})"
+    text = describe_exception(exc, None)
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
+    if frames:
+        text += f" (line {frames[-1].lineno}: {(frames[-1].line or '').strip()})"
+    return f"{path.name} does not import: {text}"
+
+
+def run_case(check: Check, case: Case, module: ModuleType, device: str | torch.device) -> Outcome:
+    """Run the student's code for one case of a check and report what happened."""
+    device = torch.device(device)
+    inputs = check.make_inputs(case, device)
+    start = time.perf_counter()
+    try:
+        torch.manual_seed(case.seed)
+        raw = check.probe(Trial(module, inputs, device, case.seed))
+        values = {name: plain(v) for name, v in raw.items()}
+        return Outcome("ok", values, seconds=time.perf_counter() - start)
+    except NotImplementedError as exc:
+        name = exc.args[0] if exc.args and isinstance(exc.args[0], str) else ""
+        if STUB_NAME.match(name):
+            return Outcome("not_implemented", message=f"not implemented yet: {name}",
+                           seconds=time.perf_counter() - start)
+        return Outcome("error", message=describe_exception(exc, module), seconds=time.perf_counter() - start)
+    except StudentError as exc:
+        return Outcome("error", message=str(exc), seconds=time.perf_counter() - start)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # student code may raise anything, SystemExit included
+        return Outcome("error", message=describe_exception(exc, module), seconds=time.perf_counter() - start)
+
+
+def run_check(check: Check, module: ModuleType, device: str | torch.device) -> list[Outcome]:
+    return [run_case(check, c, module, device) for c in check.cases]

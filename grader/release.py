@@ -1,0 +1,288 @@
+"""Release: stubs and recorded expectations from ``reference/``, and the repository students get.
+
+Written as small steps with one job each, in the manner of nbgrader's preprocessors, using its
+markers: ``ClearSolutions`` turns each ``### BEGIN SOLUTION`` / ``### END SOLUTION`` region into a
+``raise NotImplementedError("exNN.function")`` stub (nbgrader's own works on notebook cells and
+writes one stub text for every region; ours names the enclosing function), ``ClearHiddenTests``
+cuts ``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS`` regions from the rubric, and
+``CheckNoSolutions`` refuses a student tree that still holds solution text.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import GraderError, rubric
+from .course import Course
+from .expected import dumps, record
+
+BEGIN_SOLUTION = re.compile(r"^(\s*)#+\s*BEGIN SOLUTION\s*$")
+END_SOLUTION = re.compile(r"^\s*#+\s*END SOLUTION\s*$")
+BEGIN_HIDDEN = re.compile(r"^\s*#+\s*BEGIN HIDDEN TESTS\s*$")
+END_HIDDEN = re.compile(r"^\s*#+\s*END HIDDEN TESTS\s*$")
+MARKERS = re.compile(r"#+\s*(BEGIN|END) (SOLUTION|HIDDEN TESTS)")
+
+PACKAGE = Path(__file__).resolve().parent
+# The runtime students need for `pytest exercises/`: no release, grading or sandbox code.
+STUDENT_RUNTIME = ["__init__.py", "rubric.py", "probes.py", "checks.py", "payload.py", "expected.py",
+                   "course.py", "pytest_plugin.py", "rubrics/__init__.py"]
+
+
+RELEASE_MARK = ".student-release"
+
+
+class ReleaseError(GraderError):
+    """The reference or the rubric cannot be released as it is."""
+
+
+@dataclass
+class Source:
+    """A file on its way through the steps: where it came from, and its text now."""
+
+    origin: Path
+    text: str
+
+    def where(self, lineno: int) -> str:
+        return f"{self.origin}:{lineno}"
+
+
+def _regions(source: Source, begin: re.Pattern, end: re.Pattern) -> list[tuple[int, int, str]]:
+    """(first line, last line, indentation) of every marked region, 0-based and inclusive."""
+    regions, start, indent = [], None, ""
+    for n, line in enumerate(source.text.splitlines()):
+        if (m := begin.match(line)) is not None:
+            if start is not None:
+                raise ReleaseError(f"{source.where(n + 1)}: a region begins inside the region begun at line {start + 1}")
+            start, indent = n, m.group(1) if m.groups() else ""
+        elif end.match(line):
+            if start is None:
+                raise ReleaseError(f"{source.where(n + 1)}: a region ends that never began")
+            regions.append((start, n, indent))
+            start = None
+    if start is not None:
+        raise ReleaseError(f"{source.where(start + 1)}: a region begins and never ends")
+    return regions
+
+
+def _functions(text: str) -> list[tuple[int, int, str]]:
+    """(first line, last line, qualified name) of every function, 1-based."""
+    found = []
+
+    def visit(node, prefix):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                name = f"{prefix}{child.name}"
+                if not isinstance(child, ast.ClassDef):
+                    found.append((child.lineno, child.end_lineno, name))
+                visit(child, name + ".")
+
+    visit(ast.parse(text), "")
+    return found
+
+
+class ClearSolutions:
+    """Replace each solution region with a stub that names its function: ``exNN.Class.method``."""
+
+    def __init__(self, key: str):
+        self.key = key
+
+    def __call__(self, source: Source) -> Source:
+        try:
+            functions = _functions(source.text)
+        except SyntaxError as exc:
+            raise ReleaseError(f"{source.origin}:{exc.lineno}: {exc.msg}") from None
+        lines = source.text.splitlines()
+        out, last = [], 0
+        for first, final, indent in _regions(source, BEGIN_SOLUTION, END_SOLUTION):
+            owners = [f for f in functions if f[0] <= first + 1 <= f[1]]
+            if not owners:
+                raise ReleaseError(f"{source.where(first + 1)}: a solution region must sit inside a function")
+            name = max(owners, key=lambda f: f[0])[2]
+            out += lines[last:first]
+            out += [f"{indent}# YOUR CODE HERE", f'{indent}raise NotImplementedError("{self.key}.{name}")']
+            last = final + 1
+        out += lines[last:]
+        text = "\n".join(out) + "\n"
+        try:
+            compile(text, str(source.origin), "exec")
+        except SyntaxError as exc:
+            raise ReleaseError(f"{source.origin}: the stub does not compile ({exc.msg}, line {exc.lineno})") from None
+        return Source(source.origin, text)
+
+
+class ClearHiddenTests:
+    """Cut every hidden-test region, markers included."""
+
+    def __call__(self, source: Source) -> Source:
+        lines = source.text.splitlines()
+        for first, final, _ in reversed(_regions(source, BEGIN_HIDDEN, END_HIDDEN)):
+            del lines[first:final + 1]
+        return Source(source.origin, "\n".join(lines) + "\n")
+
+
+def solution_lines(reference: Path) -> set[str]:
+    """The distinctive lines of every solution region of the reference modules."""
+    found = set()
+    for path in sorted(reference.glob("ex[0-9][0-9]_*.py")):
+        source = Source(path, path.read_text())
+        lines = source.text.splitlines()
+        for first, final, _ in _regions(source, BEGIN_SOLUTION, END_SOLUTION):
+            found.update(s for s in (line.strip() for line in lines[first + 1:final])
+                         if len(s) >= 12 and not s.startswith("#"))
+    return found
+
+
+class CheckNoSolutions:
+    """Refuse a student tree that holds a solution line or an nbgrader marker anywhere."""
+
+    def __init__(self, reference: Path):
+        self.lines = solution_lines(reference)
+
+    def __call__(self, root: Path) -> None:
+        leaks = []
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            text = path.read_text(errors="replace")
+            if MARKERS.search(text):
+                leaks.append(f"{path}: an nbgrader marker")
+            leaks += [f"{path}: {line!r}" for line in sorted(self.lines) if line in text]
+        if leaks:
+            raise ReleaseError("solution text in the student release:\n  " + "\n  ".join(leaks[:20]))
+
+
+# --- the release ------------------------------------------------------------------------------------
+
+
+def released_files(course: Course) -> dict[Path, str]:
+    """What ``exercises/`` should hold, by path relative to the course root."""
+    files = {}
+    for exercise in rubric.load_all():
+        reference = course.reference / f"{exercise.name}.py"
+        if not reference.is_file():
+            raise ReleaseError(f"{reference} is missing (the rubric grader/rubrics/{exercise.name}.py needs it)")
+        stub = ClearSolutions(exercise.key)(Source(reference, reference.read_text()))
+        files[Path("exercises") / f"{exercise.name}.py"] = stub.text
+        document = record(exercise, course.reference_module(exercise.name))
+        files[Path("exercises") / "expected" / f"{exercise.name}.json"] = dumps(document)
+    return files
+
+
+def _same(path: Path, text: str) -> bool:
+    if not path.is_file():
+        return False
+    current = path.read_text()
+    if path.suffix != ".json" or current == text:
+        return current == text
+    from .expected import same_document
+
+    return same_document(current, text)
+
+
+def drifted(course: Course) -> list[Path]:
+    """Released files that differ from what ``release`` would write, plus strays in ``exercises/``."""
+    files = released_files(course)
+    bad = [rel for rel, text in files.items() if not _same(course.root / rel, text)]
+    for pattern in ("ex[0-9][0-9]_*.py", "expected/ex[0-9][0-9]_*.json"):
+        for path in course.exercises.glob(pattern):
+            if path.relative_to(course.root) not in files:
+                bad.append(path.relative_to(course.root))
+    return sorted(bad)
+
+
+def write_exercises(course: Course) -> list[Path]:
+    """Regenerate ``exercises/``; returns the files that changed."""
+    changed = []
+    for rel, text in released_files(course).items():
+        path = course.root / rel
+        if not _same(path, text):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(text)
+            tmp.replace(path)
+            changed.append(rel)
+    return changed
+
+
+STUDENT_README = """\
+# {title}
+
+Your exercises are the files in `exercises/`. Each function or method that says
+`raise NotImplementedError(...)` is yours to write: its docstring gives the maths, the shapes and
+the dtypes. Nothing else in the repository needs changing.
+
+## Set up (once)
+
+    python3 -m venv .venv && . .venv/bin/activate && pip install -e .
+
+## Check your work
+
+    pytest exercises/                              # every exercise, with your score at the end
+    pytest exercises/ex02_gradients.py             # one exercise
+    pytest exercises/ex02_gradients.py -k Linear   # the checks of one function
+    pytest exercises/ -m ex01                      # the same, by marker
+
+A check that fails tells you what it called, with which inputs, what it expected and how far
+your answer is from it, and names the mistake when it recognises one. The checks here are the
+visible part of the rubric; the course's grader also runs the same checks at inputs you do not
+see, so make your code right for every shape the docstring allows, not only for these inputs.
+Keep the dtype and the device of the inputs: the grader may run your code on a GPU.
+"""
+
+STUDENT_PYPROJECT = """\
+[build-system]
+requires = ["setuptools>=64"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "torch-course-pack-student"
+version = "{version}"
+description = "PyTorch exercises with instant feedback"
+requires-python = ">=3.10"
+dependencies = {dependencies}
+
+[project.entry-points.pytest11]
+course = "grader.pytest_plugin"
+
+[tool.setuptools.packages.find]
+include = ["grader*"]
+"""
+
+
+def write_student_repo(course: Course, dest: Path, force: bool = False) -> list[Path]:
+    """Write the repository students get into ``dest``; returns the files written."""
+    import tomllib
+
+    import grader
+
+    dest = Path(dest).resolve()
+    if dest == course.root or course.root in dest.parents or dest in course.root.parents:
+        raise GraderError(f"{dest} overlaps the course folder {course.root}: choose a folder outside it")
+    if dest.exists() and any(dest.iterdir()):
+        if not force:
+            raise GraderError(f"{dest} exists and is not empty: choose a new folder, or pass --force to "
+                              "replace an earlier student release there")
+        if not (dest / RELEASE_MARK).is_file():
+            raise GraderError(f"{dest} does not hold an earlier student release ({RELEASE_MARK} is missing): "
+                              "refusing to delete it")
+        shutil.rmtree(dest)
+    files: dict[Path, str] = dict(released_files(course))
+    for name in STUDENT_RUNTIME:
+        files[Path("grader") / name] = (PACKAGE / name).read_text()
+    hidden_free = ClearHiddenTests()
+    for exercise in rubric.exercise_names():
+        path = PACKAGE / "rubrics" / f"{exercise}.py"
+        files[Path("grader") / "rubrics" / f"{exercise}.py"] = hidden_free(Source(path, path.read_text())).text
+    project = tomllib.loads((course.root / "pyproject.toml").read_text())["project"]
+    files[Path("README.md")] = STUDENT_README.format(title=project.get("description", "PyTorch exercises"))
+    deps = "[" + ", ".join(f'"{d}"' for d in project["dependencies"]) + "]"
+    files[Path("pyproject.toml")] = STUDENT_PYPROJECT.format(version=grader.__version__, dependencies=deps)
+    files[Path(RELEASE_MARK)] = f"written by `grader release --student` {grader.__version__}\n"
+    files[Path(".gitignore")] = ".venv/\n__pycache__/\n*.egg-info/\n.pytest_cache/\n"
+    for rel, text in files.items():
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        (dest / rel).write_text(text)
+    CheckNoSolutions(course.reference)(dest)
+    return sorted(files)

@@ -1,0 +1,139 @@
+"""What grading writes: ``grades.csv``, and per student ``feedback.md`` and Gradescope's ``results.json``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .checks import CheckResult
+
+STATUS_WORDS = {"passed": "passed", "failed": "wrong", "not_implemented": "not implemented", "error": "error"}
+
+
+@dataclass
+class ExerciseResult:
+    """One student's result on one exercise; ``status`` says whether the code ran at all."""
+
+    exercise: str
+    title: str
+    status: str  # graded, missing, import_error, timeout, crashed, grader_failure
+    message: str
+    checks: list[CheckResult]
+    output: str = ""
+    seconds: float = 0.0
+
+    @property
+    def points(self) -> float:
+        return sum(c.points for c in self.checks)
+
+    @property
+    def max_points(self) -> float:
+        return sum(c.max_points for c in self.checks)
+
+
+@dataclass
+class StudentResult:
+    student: str
+    exercises: list[ExerciseResult] = field(default_factory=list)
+    seconds: float = 0.0
+    device: str = "cpu"
+    grader_version: str = ""
+
+    @property
+    def points(self) -> float:
+        return sum(e.points for e in self.exercises)
+
+    @property
+    def max_points(self) -> float:
+        return sum(e.max_points for e in self.exercises)
+
+
+def fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write a whole file or nothing: a run killed half-way never leaves a torn file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _fence(text: str) -> str:
+    ticks = "```"
+    while ticks in text:
+        ticks += "`"
+    return f"{ticks}\n{text.rstrip()}\n{ticks}"
+
+
+def feedback_markdown(result: StudentResult) -> str:
+    lines = [f"# Feedback for {result.student}", "",
+             f"**Score: {fmt(result.points)} / {fmt(result.max_points)}**", "",
+             "| exercise | points | |", "|---|---:|---|"]
+    for ex in result.exercises:
+        note = "" if ex.status == "graded" else ex.message.splitlines()[0]
+        lines.append(f"| {ex.exercise} | {fmt(ex.points)} / {fmt(ex.max_points)} | {note} |")
+    for ex in result.exercises:
+        lines += ["", f"## {ex.exercise}: {ex.title} ({fmt(ex.points)} / {fmt(ex.max_points)})", ""]
+        if ex.status != "graded":
+            lines += [f"**{ex.message}**", ""]
+        lines += ["| check | points | verdict |", "|---|---:|---|"]
+        for c in ex.checks:
+            hidden = " (hidden)" if c.hidden else ""
+            lines.append(f"| `{c.check}`{hidden} | {fmt(c.points)} / {fmt(c.max_points)} | {STATUS_WORDS[c.status]} |")
+        for c in ex.checks:
+            if not c.passed and (ex.status == "graded" or c.message != ex.message):
+                lines += ["", f"### `{c.check}`: {c.description}", "", _fence(c.message)]
+        if ex.output.strip():
+            lines += ["", "<details><summary>What your code printed</summary>", "", _fence(ex.output), "", "</details>"]
+    return "\n".join(lines) + "\n"
+
+
+def gradescope_json(result: StudentResult) -> str:
+    """Gradescope's results.json: hidden checks become visible once grades are published."""
+    tests = []
+    for ex in result.exercises:
+        for c in ex.checks:
+            tests.append({"name": f"{ex.exercise}: {c.check}", "score": c.points, "max_score": c.max_points,
+                          "status": "passed" if c.passed else "failed", "output": c.message,
+                          "visibility": "after_published" if c.hidden else "visible"})
+    return json.dumps({"score": result.points, "max_score": result.max_points,
+                       "execution_time": round(result.seconds, 3), "tests": tests,
+                       "output": f"graded on {result.device} by grader {result.grader_version}"}, indent=1) + "\n"
+
+
+def gradebook_csv(results: list[StudentResult], exercises: list[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["student", *exercises, "total", "max"])
+    for r in results:
+        points = {e.exercise: e.points for e in r.exercises}
+        writer.writerow([r.student, *(fmt(points.get(e, 0.0)) for e in exercises), fmt(r.points), fmt(r.max_points)])
+    return buffer.getvalue()
+
+
+def class_table(results: list[StudentResult], exercises: list[str]) -> str:
+    """The class at a glance, for the terminal."""
+    short = [e.split("_", 1)[0] for e in exercises]
+    rows = [["student", *short, "total"]]
+    for r in results:
+        by_name = {e.exercise: e for e in r.exercises}
+        cells = []
+        for e in exercises:
+            ex = by_name.get(e)
+            cells.append("-" if ex is None else f"{fmt(ex.points)}/{fmt(ex.max_points)}"
+                         + ("" if ex.status == "graded" else f" ({ex.status})"))
+        rows.append([r.student, *cells, f"{fmt(r.points)}/{fmt(r.max_points)}"])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+
+
+def save_student(out: Path, result: StudentResult) -> None:
+    folder = out / result.student
+    atomic_write(folder / "feedback.md", feedback_markdown(result))
+    atomic_write(folder / "results.json", gradescope_json(result))

@@ -1,0 +1,1 @@
+"""One rubric module per exercise, named after the exercise."""

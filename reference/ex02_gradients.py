@@ -1,0 +1,163 @@
+"""Exercise 2: gradients by hand.
+
+Part A: derive the gradient of three losses on paper and write it as code, without autograd.
+Part B: write custom ``torch.autograd.Function``s whose ``backward`` you derive yourself.
+They are checked against the reference at random inputs (batches of several shapes included) and
+with ``torch.autograd.gradcheck``'s test: your backward must agree with finite differences of
+your own forward, in float64.
+
+Shapes: n samples, d features, C classes. Every function keeps the dtype and device of its
+inputs. Check your work with ``pytest exercises/ex02_gradients.py`` (one part: ``-k Linear``).
+"""
+
+import torch
+
+# ---------------------------------------------------------------- Part A: gradients of losses
+
+
+def mse_linear_grad(X, y, w, b):
+    """Gradient of the mean squared error of a linear model, by hand (no autograd).
+
+    L(w, b) = (1/n) sum_i (x_i . w + b - y_i)^2
+
+    Args:
+        X: (n, d) inputs.  y: (n,) targets.  w: (d,) weights.  b: 0-dim bias.
+    Returns:
+        (dL/dw, dL/db): shapes (d,) and (), X's dtype.
+    """
+    ### BEGIN SOLUTION
+    residual = X @ w + b - y
+    n = X.shape[0]
+    return 2.0 / n * (X.T @ residual), 2.0 / n * residual.sum()
+    ### END SOLUTION
+
+
+def logistic_nll_grad(X, y, w, b):
+    """Gradient of the mean negative log-likelihood of logistic regression, by hand.
+
+    p_i = sigmoid(x_i . w + b),  L(w, b) = -(1/n) sum_i [y_i log p_i + (1 - y_i) log(1 - p_i)]
+
+    Args:
+        X: (n, d) inputs.  y: (n,) labels in {0., 1.}.  w: (d,) weights.  b: 0-dim bias.
+    Returns:
+        (dL/dw, dL/db): shapes (d,) and (), X's dtype.
+    """
+    ### BEGIN SOLUTION
+    error = torch.sigmoid(X @ w + b) - y
+    n = X.shape[0]
+    return X.T @ error / n, error.sum() / n
+    ### END SOLUTION
+
+
+def softmax_ce_grad(logits, targets):
+    """Gradient of the mean softmax cross-entropy with respect to the logits, by hand.
+
+    L = -(1/n) sum_i log softmax(z_i)[t_i], where softmax(z)_c = exp(z_c) / sum_k exp(z_k).
+
+    Args:
+        logits: (n, C) floating tensor.  targets: (n,) int64 class indices in [0, C).
+    Returns:
+        dL/dlogits: (n, C), logits' dtype.
+    """
+    ### BEGIN SOLUTION
+    onehot = torch.nn.functional.one_hot(targets, logits.shape[1]).to(logits.dtype)
+    return (torch.softmax(logits, dim=1) - onehot) / logits.shape[0]
+    ### END SOLUTION
+
+
+# ---------------------------------------------------------------- Part B: custom Functions
+#
+# Each Function is used as ``Name.apply(...)``. ``forward`` saves what ``backward`` needs with
+# ``ctx.save_for_backward``; ``backward(ctx, grad_out)`` receives dL/d(output) and returns
+# dL/d(input) for every input of forward, each with that input's shape.
+
+
+class Sigmoid(torch.autograd.Function):
+    """s = sigmoid(x) = 1 / (1 + exp(-x)), element-wise, for x of any shape."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ### BEGIN SOLUTION
+        s = torch.sigmoid(x)
+        ctx.save_for_backward(s)
+        return s
+        ### END SOLUTION
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        """ds/dx = s (1 - s)."""
+        ### BEGIN SOLUTION
+        (s,) = ctx.saved_tensors
+        return grad_out * s * (1 - s)
+        ### END SOLUTION
+
+
+class Softplus(torch.autograd.Function):
+    """softplus(x) = log(1 + exp(x)), element-wise, without overflow for large x.
+
+    exp(x) overflows for large x (float32: x > 88); use log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)).
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        ### BEGIN SOLUTION
+        ctx.save_for_backward(x)
+        return torch.clamp(x, min=0) + torch.log1p(torch.exp(-x.abs()))
+        ### END SOLUTION
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        """d softplus(x)/dx = exp(x) / (1 + exp(x)) = sigmoid(x)."""
+        ### BEGIN SOLUTION
+        (x,) = ctx.saved_tensors
+        return grad_out * torch.sigmoid(x)
+        ### END SOLUTION
+
+
+class Linear(torch.autograd.Function):
+    """y = x W^T + b, as ``torch.nn.functional.linear``.
+
+    x: (..., d_in) with any number of batch dimensions; W: (d_out, d_in); b: (d_out,).
+    y: (..., d_out). The gradient of W and b sums over every batch dimension.
+    """
+
+    @staticmethod
+    def forward(ctx, x, W, b):
+        ### BEGIN SOLUTION
+        ctx.save_for_backward(x, W)
+        return x @ W.T + b
+        ### END SOLUTION
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        """Return (dL/dx, dL/dW, dL/db) with the shapes of x, W and b."""
+        ### BEGIN SOLUTION
+        x, W = ctx.saved_tensors
+        g = grad_out.reshape(-1, W.shape[0])
+        return grad_out @ W, g.T @ x.reshape(-1, W.shape[1]), g.sum(dim=0)
+        ### END SOLUTION
+
+
+class LogSumExp(torch.autograd.Function):
+    """lse(x) = log(sum_k exp(x[..., k])) over the last dimension.
+
+    x: (..., K) -> (...,). Subtract the maximum m of each row first, so that nothing overflows:
+    lse(x) = m + log(sum_k exp(x[..., k] - m)).
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        ### BEGIN SOLUTION
+        m = x.max(dim=-1, keepdim=True).values
+        out = m.squeeze(-1) + torch.log(torch.exp(x - m).sum(dim=-1))
+        ctx.save_for_backward(x, out)
+        return out
+        ### END SOLUTION
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        """d lse/dx[..., k] = softmax(x)[..., k] = exp(x[..., k] - lse(x))."""
+        ### BEGIN SOLUTION
+        x, out = ctx.saved_tensors
+        return grad_out.unsqueeze(-1) * torch.exp(x - out.unsqueeze(-1))
+        ### END SOLUTION
