@@ -8,7 +8,7 @@ Rules for every function: no Python loops over tensor elements; keep the dtype a
 the inputs (create new tensors with ``device=x.device`` or ``torch.zeros_like``).
 
 Check your work with ``pytest exercises/ex01_tensors_autograd.py`` (one function:
-``pytest exercises/ex01_tensors_autograd.py -k pairwise``).
+``pytest exercises/ -m pairwise_sq_dists``).
 """
 
 import numpy as np

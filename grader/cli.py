@@ -53,7 +53,7 @@ def cmd_grade(args) -> int:
 
     return grade_class(
         course=_course(args), submissions=Path(args.submissions), out=Path(args.out), device=args.device,
-        only=args.only, jobs=args.jobs)
+        only=args.only, jobs=args.jobs, time_limit=args.time_limit)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--only", metavar="EXERCISES", help="comma-separated exercises, e.g. ex02,ex03")
     grade.add_argument("--jobs", type=int, default=None, metavar="N",
                        help="students graded at once (default: the number of CPU cores)")
+    grade.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                       help="wall-clock limit per student and exercise (default: each exercise's own, from its rubric)")
     grade.set_defaults(run=cmd_grade)
     return parser
 

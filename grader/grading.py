@@ -105,10 +105,11 @@ def _int_file(path: Path) -> int | None:
 class GradeExercise:
     """Run one student's file for one exercise in a sandboxed child, then judge its outcomes here."""
 
-    def __init__(self, exercise: Exercise, expectations: Expectations, device: str, threads: int):
+    def __init__(self, exercise: Exercise, expectations: Expectations, device: str, threads: int,
+                 time_limit: float | None = None):
         self.exercise, self.expectations, self.device = exercise, expectations, device
         self.checks = exercise.selected(hidden=True)
-        self.limits = Limits(wall_seconds=exercise.time_limit, threads=threads)
+        self.limits = Limits(wall_seconds=time_limit or exercise.time_limit, threads=threads)
 
     def __call__(self, submission: Submission) -> ExerciseResult:
         name = self.exercise.name
@@ -177,7 +178,7 @@ def _resolve_jobs(jobs: int | None, device: str) -> int:
 
 
 def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu", only: str | None = None,
-                jobs: int | None = None) -> int:
+                jobs: int | None = None, time_limit: float | None = None) -> int:
     """Grade every student; write results as they finish; print the class table. Returns the exit status."""
     if device == "cuda" and not torch.cuda.is_available():
         raise GraderError("--device cuda: no CUDA device is available here")
@@ -198,7 +199,9 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
     started = time.monotonic()
     print(f"checking the reference on {device} for {', '.join(e.name for e in exercises)} ...", file=sys.stderr)
     preflight = Preflight(course, device)
-    graders = [GradeExercise(e, preflight(e), device, threads) for e in exercises]
+    if time_limit is not None and time_limit <= 0:
+        raise GraderError(f"--time-limit {time_limit:g}: give a positive number of seconds")
+    graders = [GradeExercise(e, preflight(e), device, threads, time_limit) for e in exercises]
     names = [e.name for e in exercises]
 
     def grade(submission: Submission) -> StudentResult:

@@ -2,7 +2,7 @@
 
 Each exercise declares its checks once, in ``grader/rubrics/<exercise>.py``. The student pytest
 plugin runs the visible checks; ``grader grade`` runs all of them. Checks made only by the grader
-sit between nbgrader's ``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS`` markers and are cut
+sit between nbgrader's hidden-test markers (BEGIN and END HIDDEN TESTS, as comments) and are cut
 from the copy students receive.
 """
 

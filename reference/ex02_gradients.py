@@ -7,7 +7,7 @@ with ``torch.autograd.gradcheck``'s test: your backward must agree with finite d
 your own forward, in float64.
 
 Shapes: n samples, d features, C classes. Every function keeps the dtype and device of its
-inputs. Check your work with ``pytest exercises/ex02_gradients.py`` (one part: ``-k Linear``).
+inputs. Check your work with ``pytest exercises/ex02_gradients.py`` (one class: ``pytest exercises/ -m Linear``).
 """
 
 import torch

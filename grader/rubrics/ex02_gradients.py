@@ -131,6 +131,7 @@ EXERCISE.add(
                                                        case(406, n=7, d=2, dtype=torch.float32)),
     EXERCISE.check("softmax_ce_grad").hidden_variant(2, case(407, n=1, c=2), case(408, n=30, c=10),
                                                      case(409, n=5, c=3, dtype=torch.float32)),
+    EXERCISE.check("Sigmoid.forward").hidden_variant(1, case(430, shape=(2, 3, 4), dtype=torch.float32, scale=30.0)),
     EXERCISE.check("Sigmoid.backward").hidden_variant(
         1, case(410, shape=(7,)), case(411, shape=(2, 3, 4), dtype=torch.float32, scale=8.0)),
     EXERCISE.check("Sigmoid.gradcheck").hidden_variant(1, case(412, shape=(5,))),

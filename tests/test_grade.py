@@ -1,0 +1,167 @@
+"""The class grader: `grader grade` on a class with good, unfinished, broken, looping and hostile submissions."""
+
+import csv
+import json
+
+import pytest
+from conftest import EXERCISES, make_class, reference_files, run_grader, stub_files, results_by_check
+
+from grader import rubric
+
+EX01, EX02, EX03 = EXERCISES
+
+LOOPS_IN_LAST_VISIBLE_CHECK = reference_files([EX01])[f"{EX01}.py"].replace(
+    "    w = w.detach().clone().requires_grad_(True)\n    rows = []\n",
+    "    while True:\n        pass\n", 1)
+EXITS_IN_BACKWARD = reference_files([EX02])[f"{EX02}.py"].replace(
+    "        (s,) = ctx.saved_tensors\n", "        import os\n        os._exit(3)\n", 1)
+TAMPERS = reference_files([EX01])[f"{EX01}.py"].replace("def make_grid(", '''\
+import grader.checks, grader.payload, torch.testing
+grader.checks.judge_check = lambda *a, **k: None
+grader.payload.write_outcomes.__defaults__ = None
+torch.testing.assert_close = lambda *a, **k: None
+print("SCORE: 100/100 " * 5000)
+open("results.json", "w").write('{"score": 1000}')
+
+
+def make_grid(''', 1).replace("return ((A[:, None, :] - B[None, :, :]) ** 2).sum(dim=-1)", "return A.sum() * 0")
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("class")
+    submissions = make_class(root / "submissions", {
+        "ada": reference_files(),
+        "ben": stub_files(),
+        "cy": {f"{EX01}.py": "def make_grid(n_rows, n_cols, device):\n    return [\n", f"{EX03}.py": "import torch\n"},
+        "dee": {f"{EX02}.py": EXITS_IN_BACKWARD},
+        "eve": {f"{EX01}.py": LOOPS_IN_LAST_VISIBLE_CHECK},
+        "fay": {f"{EX01}.py": TAMPERS},
+        "gus": {f"{EX03}.py": "import sys\nsys.exit(4)\n"},
+    })
+    (submissions / ".git").mkdir()
+    out = root / "out"
+    run = run_grader("grade", str(submissions), "--out", str(out), "--time-limit", "25")
+    return run, out
+
+
+def gradebook(out):
+    with (out / "grades.csv").open() as f:
+        return {row["student"]: row for row in csv.DictReader(f)}
+
+
+def total_points(name):
+    return rubric.load(name).max_points(hidden=True)
+
+
+def test_every_student_is_graded_and_the_run_succeeds(graded):
+    run, out = graded
+    assert run.returncode == 0, run.stderr[-3000:]
+    book = gradebook(out)
+    assert list(book) == ["ada", "ben", "cy", "dee", "eve", "fay", "gus"]
+    with (out / "grades.csv").open() as f:
+        assert next(csv.reader(f)) == ["student", *EXERCISES, "total", "max"]
+    full = sum(total_points(n) for n in EXERCISES)
+    assert all(float(row["max"]) == full for row in book.values())
+    for student in book:
+        assert (out / student / "feedback.md").is_file() and (out / student / "results.json").is_file()
+    assert "ada" in run.stdout and "total" in run.stdout  # the class table
+
+
+def test_the_reference_earns_full_marks(graded):
+    _, out = graded
+    book = gradebook(out)
+    assert float(book["ada"]["total"]) == float(book["ada"]["max"])
+    assert all(t["status"] == "passed" for t in results_by_check(out, "ada").values())
+
+
+def test_stubs_earn_zero_with_not_implemented_verdicts(graded):
+    _, out = graded
+    assert float(gradebook(out)["ben"]["total"]) == 0
+    for name, test in results_by_check(out, "ben").items():
+        assert test["score"] == 0 and test["output"].startswith("not implemented yet: ex"), name
+
+
+def test_gradescope_results_follow_the_format(graded):
+    _, out = graded
+    results = json.loads((out / "ada" / "results.json").read_text())
+    assert results["score"] == results["max_score"] == sum(t["max_score"] for t in results["tests"])
+    assert isinstance(results["execution_time"], float)
+    for test in results["tests"]:
+        assert set(test) >= {"name", "score", "max_score", "output", "visibility", "status"}
+        assert test["visibility"] in ("visible", "after_published")
+    visibilities = {t["visibility"] for t in results["tests"]}
+    assert visibilities == {"visible", "after_published"}
+
+
+def test_syntax_errors_and_missing_files_score_zero_with_the_reason(graded):
+    _, out = graded
+    book = gradebook(out)
+    assert float(book["cy"]["total"]) == 0
+    feedback = (out / "cy" / "feedback.md").read_text()
+    assert f"{EX01}.py does not import: SyntaxError" in feedback and "line 2" in feedback
+    assert f"{EX02}.py was not submitted" in feedback
+    assert "LogisticRegression" in feedback  # ex03 imports but defines nothing: each check says what is missing
+    assert f"{EX03}.py has no `minimize`" in results_by_check(out, "cy")[f"{EX03}: minimize"]["output"]
+
+
+def test_a_crash_keeps_the_checks_finished_before_it(graded):
+    _, out = graded
+    tests = results_by_check(out, "dee")
+    assert tests[f"{EX02}: mse_linear_grad"]["status"] == "passed"
+    assert tests[f"{EX02}: Sigmoid.forward"]["status"] == "passed"
+    assert "stopped (exit code 3) while running this check" in tests[f"{EX02}: Sigmoid.backward"]["output"]
+    assert tests[f"{EX02}: Softplus.forward"]["output"].startswith("not run:")
+    assert 0 < float(gradebook(out)["dee"][EX02]) < total_points(EX02)
+
+
+def test_a_loop_is_stopped_at_the_time_limit_and_earlier_checks_count(graded):
+    _, out = graded
+    tests = results_by_check(out, "eve")
+    assert "stopped after the time limit of 25 s while running this check" in tests[f"{EX01}: per_batch_grads"]["output"]
+    assert tests[f"{EX01}: accumulated_grad"]["status"] == "passed"
+    visible_before = sum(c.points for c in rubric.load(EX01).checks if not c.hidden and c.id != "per_batch_grads")
+    assert float(gradebook(out)["eve"][EX01]) == visible_before
+
+
+def test_tampering_in_the_child_changes_nothing_but_its_own_outputs(graded):
+    _, out = graded
+    tests = results_by_check(out, "fay")
+    assert tests[f"{EX01}: pairwise_sq_dists"]["status"] == "failed"
+    assert tests[f"{EX01}: make_grid"]["status"] == "passed"
+    assert float(gradebook(out)["fay"][EX01]) < total_points(EX01)
+    feedback = (out / "fay" / "feedback.md").read_text()
+    assert "SCORE: 100/100" in feedback and "bytes of output cut" in feedback  # shown, truncated, never believed
+    assert not (out / "fay" / "results.json").read_text().startswith('{"score": 1000')
+
+
+def test_exiting_at_import_is_an_import_failure_not_a_grader_failure(graded):
+    run, out = graded
+    feedback = (out / "gus" / "feedback.md").read_text()
+    assert "does not import: called exit(4)" in feedback
+    assert "grader failed" not in run.stderr
+
+
+def test_only_grades_the_named_exercises(tmp_path):
+    submissions = make_class(tmp_path / "subs", {"ada": reference_files()})
+    run = run_grader("grade", str(submissions), "--out", str(tmp_path / "out"), "--only", "ex02")
+    assert run.returncode == 0, run.stderr
+    with (tmp_path / "out" / "grades.csv").open() as f:
+        rows = list(csv.reader(f))
+    assert rows == [["student", EX02, "total", "max"], ["ada", *[f"{total_points(EX02):g}"] * 3]]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["grade", "no/such/folder", "--out", "OUT"], "is not a folder of submissions"),
+    (["grade", "SUBS", "--out", "SUBS/out"], "is inside the submissions folder"),
+    (["grade", "SUBS", "--out", "OUT", "--only", "ex42"], "no exercise 'ex42'"),
+    (["grade", "EMPTY", "--out", "OUT"], "holds no student folders"),
+    (["grade", "SUBS", "--out", "OUT", "--jobs", "0"], "--jobs 0"),
+])
+def test_bad_arguments_get_a_clear_error_and_no_traceback(tmp_path, args, message):
+    make_class(tmp_path / "SUBS", {"ada": {}})
+    (tmp_path / "EMPTY").mkdir()
+    args = [str(tmp_path / a) if a.isupper() or "/" in a and a.startswith("SUBS") else a for a in args]
+    run = run_grader(*args)
+    assert run.returncode == 2
+    assert message in run.stderr and "Traceback" not in run.stderr

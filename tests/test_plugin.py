@@ -1,0 +1,82 @@
+"""The student experience: `pytest exercises/` and its plugin."""
+
+import re
+import subprocess
+import sys
+
+from conftest import EXERCISES, ROOT, make_class, reference_files, run_student_pytest, visible_points
+
+from grader import rubric
+
+
+def test_reference_earns_every_visible_point(tmp_path):
+    code, score = run_student_pytest(tmp_path, "--impl", "reference")
+    assert code == 0
+    assert score["total"] == score["max_points"] == sum(visible_points(n) for n in EXERCISES)
+    assert all(c["status"] == "passed" for c in score["checks"])
+    assert {c["exercise"] for c in score["checks"]} == set(EXERCISES)
+
+
+def test_stubs_score_zero_and_say_not_implemented():
+    run = subprocess.run([sys.executable, "-m", "pytest", "exercises/", "-p", "no:cacheprovider"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 1, run.stdout[-2000:]
+    assert "not implemented yet: ex02.Sigmoid.forward" in run.stdout
+    assert "not implemented yet: ex03.LogisticRegression.__init__" in run.stdout
+    assert "Traceback" not in run.stdout
+    assert re.search(r"^=+ score =+$", run.stdout, re.M)
+    total = sum(visible_points(n) for n in EXERCISES)
+    assert any(line.split()[:4] == ["total", "0", "/", f"{total:g}"] for line in run.stdout.splitlines())
+
+
+def test_every_stub_check_is_not_implemented(tmp_path):
+    code, score = run_student_pytest(tmp_path)
+    assert code == 1 and score["total"] == 0
+    for check in score["checks"]:
+        assert check["status"] == "not_implemented", check
+        assert check["message"].startswith("not implemented yet: ex"), check
+
+
+def test_one_exercise_or_one_function_by_marker(tmp_path):
+    _, by_marker = run_student_pytest(tmp_path, "--impl", "reference", "-m", "ex02")
+    assert {c["exercise"] for c in by_marker["checks"]} == {"ex02_gradients"}
+    assert len(by_marker["checks"]) == len(rubric.load("ex02").selected(hidden=False))
+    _, by_function = run_student_pytest(tmp_path, "--impl", "reference", "-m", "Linear")
+    assert {c["check"] for c in by_function["checks"]} == {"Linear.forward", "Linear.backward", "Linear.gradcheck"}
+    _, by_keyword = run_student_pytest(tmp_path, "--impl", "reference", "-k", "gradcheck",
+                                       target="exercises/ex02_gradients.py")
+    assert {c["check"] for c in by_keyword["checks"]} == {f"{f}.gradcheck" for f in ("Sigmoid", "Softplus", "Linear", "LogSumExp")}
+
+
+def test_a_file_that_does_not_import_fails_its_checks_and_only_those(tmp_path):
+    files = reference_files(["ex01_tensors_autograd", "ex03_regression"])
+    files["ex02_gradients.py"] = "import torch\n\ndef mse_linear_grad(X, y, w, b)\n    return 0\n"
+    impl = make_class(tmp_path / "impl", {"s": files}) / "s"
+    code, score = run_student_pytest(tmp_path, "--impl", str(impl))
+    assert code == 1
+    for check in score["checks"]:
+        if check["exercise"] == "ex02_gradients":
+            assert check["status"] == "error"
+            assert "ex02_gradients.py does not import: SyntaxError" in check["message"]
+            assert "line 3" in check["message"]
+        else:
+            assert check["status"] == "passed", check
+
+
+def test_a_missing_file_is_reported(tmp_path):
+    impl = make_class(tmp_path / "impl", {"s": reference_files(["ex01_tensors_autograd"])}) / "s"
+    _, score = run_student_pytest(tmp_path, "--impl", str(impl), "-m", "ex03")
+    assert score["total"] == 0
+    assert all("ex03_regression.py is missing" in c["message"] for c in score["checks"])
+
+
+def test_wrong_values_read_like_assert_close_with_a_hint(tmp_path):
+    source = reference_files(["ex02_gradients"])["ex02_gradients.py"]
+    wrong = source.replace("return grad_out * s * (1 - s)", "return -grad_out * s * (1 - s)")
+    impl = make_class(tmp_path / "impl", {"s": {"ex02_gradients.py": wrong}}) / "s"
+    _, score = run_student_pytest(tmp_path, "--impl", str(impl), "-k", "Sigmoid")
+    message = {c["check"]: c["message"] for c in score["checks"]}["Sigmoid.backward"]
+    assert "Mismatched elements: 12 / 12 (100.0%)" in message
+    assert "Greatest absolute difference" in message and "Greatest relative difference" in message
+    assert "at index" in message
+    assert "Hint: the sign is flipped" in message
