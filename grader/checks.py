@@ -90,7 +90,7 @@ GENERIC = [
     Mistake("your result contains NaN or inf where the expected one is finite: an overflow (exp of a large "
             "number?) or a division by zero", lambda a, e, i, n: not torch.isfinite(a).all() and bool(torch.isfinite(e).all())),
     Mistake("your result is the transpose of the expected one",
-            lambda a, e, i, n: a.dim() >= 2 and a.shape != e.shape and _close(a, e.transpose(-1, -2))),
+            lambda a, e, i, n: a.dim() >= 2 and _close(a, e.transpose(-1, -2)) and not _close(e, e.transpose(-1, -2))),
     Mistake("the values are right but the shape is not: check reshape/squeeze/keepdim",
             lambda a, e, i, n: a.shape != e.shape and a.numel() == e.numel() and _close(a.reshape(e.shape), e)),
     Mistake("the values are right but the dtype is not: keep the dtype of the inputs",

@@ -1,7 +1,7 @@
 """The mistake catalogue: realistic wrong solutions, each the reference with one edit.
 
 Each entry names the checks that must lose their points and, where the rubric claims to
-recognise the mistake, words its feedback must contain. ``visible=False`` marks a mistake only
+recognise the mistake, words the feedback of the first of them must contain. ``visible=False`` marks a mistake only
 the grader's hidden checks can catch (the visible checks pass it).
 """
 

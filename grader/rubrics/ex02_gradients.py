@@ -26,8 +26,8 @@ def classifier(g, n=6, c=4, dtype=torch.float64):
     return {"logits": randn(g, n, c, dtype=dtype, scale=2.0), "targets": torch.randint(c, (n,), generator=g)}
 
 
-def elementwise(g, shape=(3, 4), dtype=torch.float64, scale=2.0):
-    return {"x": randn(g, *shape, dtype=dtype, scale=scale), "grad_out": randn(g, *shape, dtype=dtype)}
+def elementwise(g, shape=(3, 4), dtype=torch.float64, scale=2.0, shift=0.0):
+    return {"x": randn(g, *shape, dtype=dtype, scale=scale, shift=shift), "grad_out": randn(g, *shape, dtype=dtype)}
 
 
 def affine(g, batch=(4,), d_in=3, d_out=2, dtype=torch.float64):
@@ -106,7 +106,7 @@ EXERCISE.add(
             like("you returned s * (1 - s) without multiplying by grad_out (the chain rule)",
                  lambda i: {"grad_x": sigmoid_of(i) * (1 - sigmoid_of(i))})]),
     *function_checks(
-        "Softplus", ["x"], elementwise, (case(0), case(1, dtype=torch.float32, scale=60.0)), (case(0),),
+        "Softplus", ["x"], elementwise, (case(0), case(1, dtype=torch.float32, scale=100.0, shift=50.0)), (case(0),),
         (case(0, shape=(2, 3)),),
         forward_mistakes=[OVERFLOW],
         backward_mistakes=[
