@@ -13,6 +13,7 @@ import os
 import re
 import signal
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from .payload import PayloadError, read_outcomes
 from .probes import run_check
 from .reports import (ExerciseResult, StudentResult, atomic_write, class_table, gradebook_csv, save_student)
 from .rubric import Check, Exercise
-from .sandbox import Limits, Sandbox, missing_layers
+from .sandbox import Limits, Sandbox, missing_layers, stop_all
 
 EXERCISE_FILE = re.compile(r"^ex\d\d_\w+\.py$")
 
@@ -117,7 +118,7 @@ class GradeExercise:
         if path is None:
             return self._result("missing", f"{name}.py was not submitted")
         start = time.monotonic()
-        with Sandbox(submission.files()) as box:
+        with Sandbox(submission.files(), f"{submission.student}-{self.exercise.key}") as box:
             run = box.run_python(["grader.worker", "--exercise", name, "--file", str(box.work / path.name),
                                   "--out", str(box.out), "--device", self.device, "--hidden"], self.limits)
             if not (box.out / "importing").exists():
@@ -204,10 +205,18 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
     graders = [GradeExercise(e, preflight(e), device, threads, time_limit) for e in exercises]
     names = [e.name for e in exercises]
 
+    stopping = threading.Event()
+
     def grade(submission: Submission) -> StudentResult:
         begin = time.monotonic()
-        result = StudentResult(submission.student, [g(submission) for g in graders], device=device,
-                               grader_version=grader.__version__)
+        exercises_done = []
+        for g in graders:
+            if stopping.is_set():
+                raise KeyboardInterrupt
+            exercises_done.append(g(submission))
+        if stopping.is_set():  # children killed by the interruption: these verdicts are not the student's
+            raise KeyboardInterrupt
+        result = StudentResult(submission.student, exercises_done, device=device, grader_version=grader.__version__)
         result.seconds = time.monotonic() - begin
         save_student(out, result)
         return result
@@ -215,18 +224,23 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
     results: dict[str, StudentResult] = {}
     width = len(str(len(students)))
     print(f"grading {len(students)} student(s) with {jobs} job(s) ...", file=sys.stderr)
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(grade, s): s for s in students}
-        try:
-            for done, future in enumerate(as_completed(futures), 1):
-                r = future.result()
-                results[r.student] = r
-                print(f"[{done:>{width}}/{len(students)}] {r.student}: {r.points:g} / {r.max_points:g} "
-                      f"({r.seconds:.1f} s)", file=sys.stderr)
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    futures = [pool.submit(grade, s) for s in students]
+    try:
+        for done, future in enumerate(as_completed(futures), 1):
+            r = future.result()
+            results[r.student] = r
+            print(f"[{done:>{width}}/{len(students)}] {r.student}: {r.points:g} / {r.max_points:g} "
+                  f"({r.seconds:.1f} s)", file=sys.stderr)
+    except KeyboardInterrupt:
+        stopping.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        stop_all()
+        print(f"interrupted: the feedback of the {len(results)} student(s) graded so far is in {out}; "
+              "grades.csv was not written", file=sys.stderr)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     ordered = [results[s.student] for s in students]
     atomic_write(out / "grades.csv", gradebook_csv(ordered, names))
     print(class_table(ordered, names))

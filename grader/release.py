@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import GraderError, rubric
 from .course import Course
-from .expected import dumps, record
+from .expected import dumps, record, same_document
 
 BEGIN_SOLUTION = re.compile(r"^(\s*)#+\s*BEGIN SOLUTION\s*$")
 END_SOLUTION = re.compile(r"^\s*#+\s*END SOLUTION\s*$")
@@ -178,8 +178,6 @@ def _same(path: Path, text: str) -> bool:
     current = path.read_text()
     if path.suffix != ".json" or current == text:
         return current == text
-    from .expected import same_document
-
     return same_document(current, text)
 
 

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,8 @@ from pathlib import Path
 import grader
 
 MAX_FILE_BYTES = 256 * 1024 * 1024
+_LIVE: set[int] = set()  # process groups of children still running
+_LIVE_LOCK = threading.Lock()
 MAX_COPIED_BYTES = 1024 * 1024
 
 
@@ -62,6 +65,14 @@ def _kill_group(pgid: int) -> None:
         pass
 
 
+def stop_all() -> None:
+    """Kill every child still running (on Ctrl-C: the grading threads then see them end)."""
+    with _LIVE_LOCK:
+        groups = list(_LIVE)
+    for pgid in groups:
+        _kill_group(pgid)
+
+
 def _tail(path: Path, limit: int) -> str:
     size = path.stat().st_size
     with path.open("rb") as f:
@@ -76,8 +87,9 @@ def _tail(path: Path, limit: int) -> str:
 class Sandbox:
     """A scratch folder for one child run; ``run`` starts the child there and waits, within limits."""
 
-    def __init__(self, files: list[Path]):
-        self.root = Path(tempfile.mkdtemp(prefix="grader-"))
+    def __init__(self, files: list[Path], label: str = ""):
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in label)[:60]
+        self.root = Path(tempfile.mkdtemp(prefix=f"grader-{safe}-"))
         self.work = self.root / "work"
         self.out = self.root / "out"
         self.work.mkdir()
@@ -113,6 +125,8 @@ class Sandbox:
             child = subprocess.Popen(argv, cwd=self.work, env=self.environment(limits), stdin=subprocess.DEVNULL,
                                      stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
             timed_out = False
+            with _LIVE_LOCK:
+                _LIVE.add(child.pid)
             try:
                 child.wait(timeout=limits.wall_seconds)
             except subprocess.TimeoutExpired:
@@ -123,6 +137,8 @@ class Sandbox:
                 raise
             finally:
                 _kill_group(child.pid)  # also whatever the child left running in its group
+                with _LIVE_LOCK:
+                    _LIVE.discard(child.pid)
             child.wait()
         return ChildRun(None if timed_out else child.returncode, timed_out, time.monotonic() - start,
                         _tail(log, limits.output_bytes))

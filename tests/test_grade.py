@@ -165,3 +165,33 @@ def test_bad_arguments_get_a_clear_error_and_no_traceback(tmp_path, args, messag
     run = run_grader(*args)
     assert run.returncode == 2
     assert message in run.stderr and "Traceback" not in run.stderr
+
+
+def test_ctrl_c_stops_the_children_and_keeps_only_finished_students(tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    from conftest import grader_command
+
+    looping = reference_files([EX01])[f"{EX01}.py"].replace(
+        "    return torch.arange(n_rows", "    while True:\n        pass\n    return torch.arange(n_rows", 1)
+    submissions = make_class(tmp_path / "subs", {"a_done": reference_files([EX01]), "b_loops": {f"{EX01}.py": looping}})
+    out = tmp_path / "out"
+    grading = subprocess.Popen([*grader_command(), "grade", str(submissions), "--out", str(out), "--jobs", "1",
+                                "--time-limit", "300"], stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 300
+    while not (out / "a_done" / "results.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)  # b_loops is now spinning in its child
+    grading.send_signal(signal.SIGINT)
+    start = time.monotonic()
+    assert grading.wait(timeout=60) == 130
+    assert time.monotonic() - start < 30
+    assert "interrupted" in grading.stderr.read()
+    assert (out / "a_done" / "results.json").exists()
+    assert not (out / "b_loops").exists() and not (out / "grades.csv").exists()
+    time.sleep(1)
+    leftover = subprocess.run(["pgrep", "-f", "grader-b_loops-ex01"], capture_output=True, text=True)
+    assert leftover.stdout == "", "a child of the interrupted run is still running"
