@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import sys
 import threading
@@ -32,9 +31,6 @@ from .probes import run_check
 from .reports import (ExerciseResult, StudentResult, atomic_write, class_table, gradebook_csv, save_student)
 from .rubric import Check, Exercise
 from .sandbox import Limits, Sandbox, missing_layers, stop_all
-
-EXERCISE_FILE = re.compile(r"^ex\d\d_\w+\.py$")
-
 
 @dataclass
 class Submission:
@@ -189,6 +185,8 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
         raise GraderError(f"--only {only}: {exc.args[0]}") from None
     students = FindSubmissions(submissions, out)()
     jobs = _resolve_jobs(jobs, device)
+    if time_limit is not None and time_limit <= 0:
+        raise GraderError(f"--time-limit {time_limit:g}: give a positive number of seconds")
     threads = max(1, (os.cpu_count() or 1) // jobs)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -200,8 +198,6 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
     started = time.monotonic()
     print(f"checking the reference on {device} for {', '.join(e.name for e in exercises)} ...", file=sys.stderr)
     preflight = Preflight(course, device)
-    if time_limit is not None and time_limit <= 0:
-        raise GraderError(f"--time-limit {time_limit:g}: give a positive number of seconds")
     graders = [GradeExercise(e, preflight(e), device, threads, time_limit) for e in exercises]
     names = [e.name for e in exercises]
 
@@ -234,7 +230,6 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
                   f"({r.seconds:.1f} s)", file=sys.stderr)
     except KeyboardInterrupt:
         stopping.set()
-        pool.shutdown(wait=False, cancel_futures=True)
         stop_all()
         print(f"interrupted: the feedback of the {len(results)} student(s) graded so far is in {out}; "
               "grades.csv was not written", file=sys.stderr)

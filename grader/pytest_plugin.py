@@ -38,7 +38,7 @@ def pytest_configure(config):
     config.stash[RESULTS] = []
     for exercise in rubric.load_all():
         config.addinivalue_line("markers", f"{exercise.key}: the checks of exercise {exercise.name}")
-        for function in sorted({check.target.split(".")[0] for check in exercise.checks}):
+        for function in sorted({check.function for check in exercise.checks}):
             config.addinivalue_line("markers", f"{function}: the checks of {exercise.key}.{function}")
     if config.getoption("--device") == "cuda" and not torch.cuda.is_available():
         raise pytest.UsageError("--device cuda: no CUDA device is available here")
@@ -65,7 +65,7 @@ class ExerciseFile(pytest.File):
         for check in self.exercise.selected(hidden=False):
             item = CheckItem.from_parent(self, name=check.id, check=check)
             item.add_marker(self.exercise.key)
-            item.add_marker(check.target.split(".")[0])
+            item.add_marker(check.function)
             yield item
 
     def implementation(self) -> Path:

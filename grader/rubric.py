@@ -55,6 +55,11 @@ class Check:
     cases: tuple[Case, ...] = (Case(),)
     hidden: bool = False
 
+    @property
+    def function(self) -> str:
+        """The function or class under test: ``Linear`` for ``Linear.backward`` (a pytest marker)."""
+        return self.target.split(".")[0]
+
     def hidden_variant(self, points: float, *cases: Case, id: str | None = None) -> "Check":
         """The same check at inputs only the grader uses."""
         return replace(self, id=id or f"{self.id}.hidden", points=points, cases=tuple(cases), hidden=True)

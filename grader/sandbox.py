@@ -22,9 +22,9 @@ from pathlib import Path
 import grader
 
 MAX_FILE_BYTES = 256 * 1024 * 1024
+MAX_COPIED_BYTES = 1024 * 1024
 _LIVE: set[int] = set()  # process groups of children still running
 _LIVE_LOCK = threading.Lock()
-MAX_COPIED_BYTES = 1024 * 1024
 
 
 @dataclass

@@ -157,6 +157,7 @@ def test_only_grades_the_named_exercises(tmp_path):
     (["grade", "SUBS", "--out", "OUT", "--only", "ex42"], "no exercise 'ex42'"),
     (["grade", "EMPTY", "--out", "OUT"], "holds no student folders"),
     (["grade", "SUBS", "--out", "OUT", "--jobs", "0"], "--jobs 0"),
+    (["grade", "SUBS", "--out", "OUT", "--time-limit", "0"], "--time-limit 0: give a positive number"),
 ])
 def test_bad_arguments_get_a_clear_error_and_no_traceback(tmp_path, args, message):
     make_class(tmp_path / "SUBS", {"ada": {}})

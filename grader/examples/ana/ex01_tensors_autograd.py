@@ -1,5 +1,4 @@
 # Ana's exercise 1: everything done.
-import numpy as np
 import torch
 
 
