@@ -8,11 +8,11 @@ does the comparison), followed by a hint when the difference looks like a known 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 
-from .payload import Outcome, Value, plain
+from .payload import FIGURE_PNG, Outcome, Value, plain
 from .rubric import Case, Check
 
 
@@ -24,7 +24,7 @@ class Verdict:
 
 def _close(a: torch.Tensor, b: torch.Tensor, rtol: float = 1e-4, atol: float = 1e-6) -> bool:
     try:
-        return a.shape == b.shape and bool(torch.allclose(a.double(), b.double(), rtol=rtol, atol=atol))
+        return a.shape == b.shape and bool(torch.allclose(a.double(), b.double(), rtol=rtol, atol=atol, equal_nan=True))
     except RuntimeError:
         return False
 
@@ -98,6 +98,16 @@ GENERIC = [
 ]
 
 
+MODE_HINTS = {  # for the flags ``probes.Spy.facts`` reports
+    "ran_in_training_mode": "call model.train() before training: the model may come from an evaluation, in "
+                            "evaluation mode, and dropout would stay off",
+    "ran_in_eval_mode": "the model ran in training mode, so dropout was on and the result is random: call "
+                        "model.eval() first",
+    "ran_without_autograd": "the model ran with autograd on, building a graph nobody uses: wrap the loop in "
+                            "`with torch.no_grad():`",
+}
+
+
 def recognise(name: str, actual: Value, expected: Value, inputs: dict, mistakes: Sequence[Mistake]) -> str:
     a, e = actual.tensor, expected.tensor
     if a is None or e is None:
@@ -168,17 +178,19 @@ class Match:
     """Every output equals the expected one, within tolerances.
 
     The expected values are the reference's at the same inputs, or ``oracle(inputs)`` when one is
-    given (e.g. statsmodels' estimates). ``mistakes`` are tried, in order, before the generic ones.
-    Tensors must be on the inputs' device unless ``check_device`` is false.
+    given (e.g. statsmodels' estimates). ``mistakes`` are tried, in order, before the generic ones;
+    ``explain`` gives the hint for an output that is wrong whatever its value (a flag such as
+    "the model was in training mode"). Tensors must be on the inputs' device unless
+    ``check_device`` is false.
     """
 
     def __init__(self, rtol: float | None = None, atol: float | None = None,
                  mistakes: Sequence[Mistake] = (), oracle: Callable[[dict], dict] | None = None,
-                 check_device: bool = True):
+                 check_device: bool = True, explain: Mapping[str, str] | None = None):
         if (rtol is None) != (atol is None):
             raise ValueError("give both rtol and atol, or neither")
         self.rtol, self.atol, self.mistakes, self.oracle = rtol, atol, tuple(mistakes), oracle
-        self.check_device = check_device
+        self.check_device, self.explain = check_device, dict(explain or {})
 
     @property
     def needs_reference(self) -> bool:
@@ -192,7 +204,8 @@ class Match:
             got = actual.values.get(name)
             problem = compare(name, got, want, device if self.check_device else None, self.rtol, self.atol)
             if problem:
-                hint = recognise(name, got, want, inputs, self.mistakes) if got is not None else ""
+                hint = self.explain.get(name) or (recognise(name, got, want, inputs, self.mistakes)
+                                                  if got is not None else "")
                 return Verdict(False, problem + (f"\nHint: {hint}" if hint else ""))
         return Verdict(True)
 
@@ -241,6 +254,120 @@ class GradcheckConsistent:
         return Verdict(True)
 
 
+class Require:
+    """One property an output must have: ``test(values, inputs)`` returns what is wrong, or None.
+
+    ``values`` maps output names to tensors (or None for outputs that are not tensors).
+    """
+
+    def __init__(self, test: Callable[[dict, dict], str | None]):
+        self.test = test
+
+    def __call__(self, values: dict, inputs: dict) -> str | None:
+        try:
+            return self.test(values, inputs)
+        except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as exc:
+            return f"the results could not be checked ({type(exc).__name__}: {exc})"
+
+
+def at_least(name: str, minimum: int, what: str) -> Require:
+    """Output ``name`` is a count of at least ``minimum``; ``what`` says what is counted."""
+
+    def test(values, inputs):
+        count = values.get(name)
+        found = int(count) if count is not None and count.numel() == 1 else 0
+        return None if found >= minimum else f"expected at least {minimum} {what}; found {found}"
+
+    return Require(test)
+
+
+def is_true(name: str, text: str) -> Require:
+    """Output ``name`` is true; otherwise ``text`` is what is wrong."""
+    return Require(lambda values, inputs: None if values.get(name) is not None and bool(values[name]) else text)
+
+
+class Holds:
+    """Every requirement holds of the outputs; the verdict lists each one that does not."""
+
+    needs_reference = False
+
+    def __init__(self, *requirements: Require):
+        self.requirements = requirements
+
+    def expected(self, inputs: dict) -> None:
+        return None
+
+    def verdict(self, actual: Outcome, expected: None, inputs: dict, device: torch.device) -> Verdict:
+        values = {name: v.tensor for name, v in actual.values.items()}
+        problems = [p for p in (r(values, inputs) for r in self.requirements) if p]
+        return Verdict(not problems, "\n".join(f"- {p}" for p in problems))
+
+
+def prediction(values: dict, name: str, shape: tuple[int, ...]) -> torch.Tensor:
+    """Output ``name`` as a finite float64 tensor of ``shape``; otherwise a ValueError saying why."""
+    t = values.get(name)
+    if t is None:
+        raise ValueError(f"`{name}` was not produced (or is not a tensor)")
+    if tuple(t.shape) != tuple(shape):
+        raise ValueError(f"`{name}` has shape {tuple(t.shape)}, expected {tuple(shape)}")
+    if not t.is_floating_point() and t.dtype != torch.int64:
+        raise ValueError(f"`{name}` has dtype {t.dtype}, expected a floating-point tensor")
+    t = t.double()
+    if not torch.isfinite(t).all():
+        raise ValueError(f"`{name}` holds {int((~torch.isfinite(t)).sum())} NaN or infinite value(s)")
+    return t
+
+
+class Threshold:
+    """A trained model's result, measured here on held-out data, reaches a calibrated threshold.
+
+    ``measure(values, inputs)`` computes the metric from what the student's code returned (e.g.
+    logits for held-out images) and what only the grader holds (their labels); it raises
+    ValueError when the outputs cannot be measured. ``margin`` is how far beyond the threshold
+    the reference's worst result over the calibration seeds must lie (``grader calibrate``
+    records it; a test holds the rubric to it).
+    """
+
+    needs_reference = False
+
+    def __init__(self, metric: str, measure: Callable[[dict, dict], float], threshold: float,
+                 higher_is_better: bool = True, margin: float = 0.0, hint: str = "", digits: int = 3):
+        self.metric, self.measure, self.threshold = metric, measure, threshold
+        self.higher_is_better, self.margin, self.hint, self.digits = higher_is_better, margin, hint, digits
+
+    def expected(self, inputs: dict) -> None:
+        return None
+
+    def passes(self, value: float) -> bool:
+        return value >= self.threshold if self.higher_is_better else value <= self.threshold
+
+    def margin_of(self, value: float) -> float:
+        """How far ``value`` lies beyond the threshold, on its good side (negative: it fails)."""
+        return value - self.threshold if self.higher_is_better else self.threshold - value
+
+    def score(self, values: dict[str, Value], inputs: dict) -> float:
+        value = float(self.measure({name: v.tensor for name, v in values.items()}, inputs))
+        if value != value:
+            raise ValueError(f"the {self.metric} is NaN")
+        return value
+
+    def requirement(self) -> str:
+        return f"{'>=' if self.higher_is_better else '<='} {self.threshold:.{self.digits}f} required"
+
+    def verdict(self, actual: Outcome, expected: None, inputs: dict, device: torch.device) -> Verdict:
+        try:
+            value = self.score(actual.values, inputs)
+        except (ValueError, KeyError, TypeError, RuntimeError) as exc:
+            return Verdict(False, f"the {self.metric} could not be measured: {exc}")
+        text = f"{self.metric} {value:.{self.digits}f}"
+        if self.passes(value):
+            return Verdict(True, f"{text} ({self.requirement()})")
+        op = "<" if self.higher_is_better else ">"
+        hint = f"\nHint: {self.hint}" if self.hint else ""
+        return Verdict(False, f"{text} {op} {self.threshold:.{self.digits}f} required "
+                              f"(short by {abs(self.margin_of(value)):.{self.digits}f}){hint}")
+
+
 # --- scoring a check ---------------------------------------------------------------------------
 
 
@@ -257,6 +384,7 @@ class CheckResult:
     status: str  # passed, failed, not_implemented, error
     message: str = ""
     seconds: float = 0.0
+    figure: bytes | None = None  # a PNG the student's plotting code drew
     points: float = field(init=False)
 
     def __post_init__(self):
@@ -284,7 +412,7 @@ def judge_check(exercise: str, check: Check, outcomes: Sequence[Outcome],
                 expected: Sequence[dict | None], device: str | torch.device) -> CheckResult:
     """Score one check from the outcomes of its cases: full points when every case passes."""
     device = torch.device(device)
-    status, failures = "passed", []
+    status, failures, details = "passed", [], []
     for case, outcome, want in zip(check.cases, outcomes, expected):
         if outcome.status == "not_implemented":
             status, failures = "not_implemented", [outcome.message]
@@ -293,6 +421,7 @@ def judge_check(exercise: str, check: Check, outcomes: Sequence[Outcome],
         if outcome.status == "ok":
             verdict = check.judge.verdict(outcome, want, inputs, device)
             if verdict.passed:
+                details.append(verdict.message)
                 continue
             status, text = "failed", verdict.message
         else:
@@ -300,8 +429,22 @@ def judge_check(exercise: str, check: Check, outcomes: Sequence[Outcome],
         if len(check.cases) > 1:
             text = f"with inputs {describe_inputs(inputs, case)}:\n{text}"
         failures.append(text)
-    message = failures[0] if failures else ""
+    message = failures[0] if failures else "; ".join(d for d in details if d)
     if len(failures) > 1:
         message = f"{len(failures)} of {len(check.cases)} cases fail; the first {message}"
     return CheckResult(exercise, check.id, check.target, check.description, check.points, check.hidden,
-                       status, message, sum(o.seconds for o in outcomes))
+                       status, message, sum(o.seconds for o in outcomes), figure_of(outcomes))
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MAX_FIGURE_BYTES = 4 * 1024 * 1024
+
+
+def figure_of(outcomes: Sequence[Outcome]) -> bytes | None:
+    """The PNG a plotting check's first case drew, if it is one (signature and size checked)."""
+    value = outcomes[0].values.get(FIGURE_PNG) if outcomes else None
+    t = value.tensor if value is not None else None
+    if t is None or t.dtype != torch.uint8 or t.dim() != 1 or not 8 < t.numel() <= MAX_FIGURE_BYTES:
+        return None
+    data = t.numpy().tobytes()
+    return data if data.startswith(PNG_SIGNATURE) else None

@@ -1,4 +1,4 @@
-"""The ``grader`` command: ``release`` for stubs and student repositories, ``grade`` for a class."""
+"""The ``grader`` command: ``release`` for stubs and student repositories, ``grade`` for a class, ``calibrate``."""
 
 from __future__ import annotations
 
@@ -56,6 +56,24 @@ def cmd_grade(args) -> int:
         only=args.only, jobs=args.jobs, time_limit=args.time_limit)
 
 
+def cmd_calibrate(args) -> int:
+    from . import calibration
+
+    entries = calibration.calibrate(_course(args), device=args.device, n_seeds=args.seeds, only=args.only)
+    print(calibration.table(entries))
+    short = [name for name, e in entries.items() if e["margin"] < e["required_margin"]]
+    if args.dry_run:
+        print("nothing recorded (--dry-run)")
+    else:
+        calibration.save(entries, args.device)
+        print(f"recorded in {calibration.CALIBRATION_FILE}")
+    for name in short:
+        e = entries[name]
+        print(f"grader: the reference's worst {e['metric']} on {name} is {e['worst']:.4g}: only {e['margin']:.4g} "
+              f"beyond the threshold, less than the {e['required_margin']:.4g} the rubric requires", file=sys.stderr)
+    return EXIT_DRIFT if short else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grader", description="PyTorch course pack: release exercises, grade a class.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -79,6 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
                        help="wall-clock limit per student and exercise (default: each exercise's own, from its rubric)")
     grade.set_defaults(run=cmd_grade)
+
+    calibrate = sub.add_parser("calibrate", help="run the reference's training checks over several seeds and record "
+                                                 "each threshold's margin in grader/calibration.json")
+    calibrate.add_argument("--seeds", type=int, default=5, metavar="N", help="seeds per check (at least 5)")
+    calibrate.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    calibrate.add_argument("--only", metavar="EXERCISES", help="comma-separated exercises, e.g. ex06,ex07")
+    calibrate.add_argument("--dry-run", action="store_true", help="print the table; record nothing")
+    calibrate.set_defaults(run=cmd_calibrate)
     return parser
 
 

@@ -21,6 +21,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 MAX_MESSAGE = 4000
+FIGURE_PNG = "figure/png"  # the output under which a probe returns a figure the student's code drew
 STORABLE = {
     torch.float64, torch.float32, torch.float16, torch.bfloat16, torch.int64, torch.int32,
     torch.int16, torch.int8, torch.uint8, torch.bool,
@@ -184,3 +185,16 @@ def value_from_json(obj: dict) -> Value:
     dtype = getattr(torch, obj["dtype"])
     tensor = torch.tensor(obj["data"], dtype=dtype).reshape(obj["shape"])
     return Value(obj["kind"], tensor)
+
+
+def read_document(path: Path, format: str, command: str) -> dict:
+    """A JSON document this project wrote in ``format``; a clear error naming ``command`` to re-make it."""
+    from . import GraderError
+
+    try:
+        document = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise GraderError(f"{path} is not readable JSON ({exc}): run `{command}`") from None
+    if not isinstance(document, dict) or document.get("format") != format:
+        raise GraderError(f"{path} is not in the format {format!r}: run `{command}`")
+    return document

@@ -7,6 +7,8 @@ the student's own pytest process.
 
 from __future__ import annotations
 
+import io
+import os
 import re
 import time
 import traceback
@@ -17,10 +19,11 @@ from typing import Any, Sequence
 
 import torch
 
-from .payload import Outcome, plain
+from .payload import FIGURE_PNG, Outcome, plain
 from .rubric import Case, Check
 
 STUB_NAME = re.compile(r"^ex\d\d\.[\w.]+$")
+os.environ.setdefault("MPLBACKEND", "Agg")  # figures are drawn to files, never to a screen
 
 
 class StudentError(Exception):
@@ -154,6 +157,76 @@ class SelfGradcheck:
                 result[f"numeric/{name}"] = numeric
         result["out_shape"] = torch.tensor(list(out.shape), dtype=torch.int64)
         return result
+
+
+class Spy(torch.nn.Module):
+    """Wraps a model; remembers for each forward call whether it was in training mode and autograd was on."""
+
+    def __init__(self, inner: torch.nn.Module):
+        super().__init__()
+        self.inner, self.training_flags, self.grad_flags = inner, [], []
+
+    def forward(self, *args):
+        self.training_flags.append(self.training)
+        self.grad_flags.append(torch.is_grad_enabled())
+        return self.inner(*args)
+
+    def facts(self) -> dict:
+        return {"ran_in_training_mode": bool(self.training_flags) and all(self.training_flags),
+                "ran_in_eval_mode": bool(self.training_flags) and not any(self.training_flags),
+                "ran_without_autograd": bool(self.grad_flags) and not any(self.grad_flags)}
+
+
+_MEMO: dict = {}
+
+
+def memo(trial: Trial, key: str, build) -> Any:
+    """``build()``, once per module, key, seed and device: checks of one trained model share it.
+
+    An exception is remembered too, so every check that needs the model reports the same error
+    without training again.
+    """
+    k = (trial.module, key, trial.seed, str(trial.device))
+    if k not in _MEMO:
+        try:
+            _MEMO[k] = (True, build())
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # student code may raise anything
+            _MEMO[k] = (False, exc)
+    ok, value = _MEMO[k]
+    if not ok:
+        raise value
+    return value
+
+
+def describe_figure(fig: Any, owner: str, dpi: int = 72) -> dict:
+    """What a matplotlib figure shows (axes, lines, bands, points, images, labels), and its PNG."""
+    from matplotlib.collections import PathCollection, PolyCollection
+    from matplotlib.figure import Figure
+
+    if not isinstance(fig, Figure):
+        raise StudentError(f"{owner} should return a matplotlib Figure (e.g. `fig, ax = plt.subplots()` ... "
+                           f"`return fig`); it returned a {type(fig).__name__}")
+    axes = fig.get_axes()
+    drawn = [ax for ax in axes if ax.get_lines() or ax.collections]
+    facts = {
+        "figure/axes": len(axes),
+        "figure/lines": sum(len(ax.get_lines()) for ax in axes),
+        "figure/bands": sum(isinstance(c, PolyCollection) for ax in axes for c in ax.collections),
+        "figure/points": sum(isinstance(c, PathCollection) for ax in axes for c in ax.collections),
+        "figure/images": sum(len(ax.get_images()) for ax in axes),
+        "figure/titled_axes": sum(bool(ax.get_title().strip()) for ax in axes),
+        "figure/labelled": bool(drawn) and all(ax.get_xlabel().strip() and ax.get_ylabel().strip() for ax in drawn),
+        "figure/legend": any(ax.get_legend() is not None for ax in axes) or bool(fig.legends),
+    }
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    facts[FIGURE_PNG] = torch.frombuffer(bytearray(buffer.getvalue()), dtype=torch.uint8)
+    return facts
 
 
 # --- running one case ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from .checks import CheckResult, judge_check
 from .course import import_file
 from .expected import Expectations
 from .probes import describe_import_error, run_check
+from .reports import FIGURES, save_figures
 
 EXERCISE_FILE = re.compile(r"^ex\d\d_\w+\.py$")
 RESULTS = pytest.StashKey[list]()
@@ -32,6 +33,9 @@ def pytest_addoption(parser):
                          "'reference' (the solutions in reference/ beside exercises/), or a folder of exNN_*.py files")
     group.addoption("--device", default="cpu", choices=("cpu", "cuda"), help="run the checks on this device")
     group.addoption("--score-json", default=None, metavar="PATH", help="also write every verdict to this JSON file")
+    group.addoption("--figures", default=None, metavar="DIR",
+                    help="where the figures your plotting functions draw are saved (default: figures/ beside "
+                         "the exercise files)")
 
 
 def pytest_configure(config):
@@ -121,6 +125,11 @@ class CheckItem(pytest.Item):
         expected = file.expectations().for_check(self.check)
         result = judge_check(file.exercise.name, self.check, run_check(self.check, module, device), expected, device)
         self._record(result)
+        if result.figure:
+            folder = self.config.getoption("--figures")
+            folder = Path(self.config.invocation_params.dir, folder) if folder else file.path.parent / FIGURES
+            for path in save_figures(folder, [result]):
+                self.user_properties.append(("figure", str(path)))
         if not result.passed:
             raise CheckFailed(result.message)
 

@@ -29,7 +29,7 @@ MARKERS = re.compile(r"#+\s*(BEGIN|END) (SOLUTION|HIDDEN TESTS)")
 PACKAGE = Path(__file__).resolve().parent
 # The runtime students need for `pytest exercises/`: no release, grading or sandbox code.
 STUDENT_RUNTIME = ["__init__.py", "rubric.py", "probes.py", "checks.py", "payload.py", "expected.py",
-                   "course.py", "pytest_plugin.py", "rubrics/__init__.py"]
+                   "course.py", "pytest_plugin.py", "reports.py", "data.py", "rubrics/__init__.py"]
 
 
 RELEASE_MARK = ".student-release"
@@ -126,11 +126,16 @@ class ClearHiddenTests:
 
 def solution_lines(reference: Path) -> set[str]:
     """The distinctive lines of the reference's solution regions: at least 24 characters, and not
-    shown to students anyway (a docstring may quote a line on purpose, as a hint)."""
+    shown to students anyway: a stub's docstring may quote a line on purpose, as a hint, and the
+    course's own runtime (``grader/``, shipped to students) may hold the same common idiom."""
+    paths = sorted(reference.glob("ex[0-9][0-9]_*.py"))
+    shown = "\n".join([ClearSolutions("ex00")(Source(p, p.read_text())).text for p in paths]
+                      + [(PACKAGE / name).read_text() for name in STUDENT_RUNTIME]
+                      + [ClearHiddenTests()(Source(p, p.read_text())).text
+                         for p in sorted((PACKAGE / "rubrics").glob("ex[0-9][0-9]_*.py"))])
     found = set()
-    for path in sorted(reference.glob("ex[0-9][0-9]_*.py")):
+    for path in paths:
         source = Source(path, path.read_text())
-        shown = ClearSolutions("ex00")(source).text
         lines = source.text.splitlines()
         for first, final, _ in _regions(source, BEGIN_SOLUTION, END_SOLUTION):
             found.update(s for s in (line.strip() for line in lines[first + 1:final])
@@ -215,7 +220,11 @@ the dtypes. Nothing else in the repository needs changing.
 
 ## Set up (once)
 
-    python3 -m venv .venv && . .venv/bin/activate && pip install -e .
+    python3 -m venv .venv && . .venv/bin/activate && pip install -e . && pip install --no-deps recbole==1.2.1
+
+The second install brings only the MovieLens-100k ratings for exercise 7 (inside RecBole's
+wheel; GroupLens does not allow copying them here). Instead, you can download GroupLens'
+`ml-100k.zip` and set `COURSE_MOVIELENS` to its path.
 
 ## Check your work
 
@@ -229,6 +238,10 @@ your answer is from it, and names the mistake when it recognises one. The checks
 visible part of the rubric; the course's grader also runs the same checks at inputs you do not
 see, so make your code right for every shape the docstring allows, not only for these inputs.
 Keep the dtype and the device of the inputs: the grader may run your code on a GPU.
+
+In exercises 4 to 8 the checks train your model with your code and a fixed seed, and measure it
+on held-out data whose labels only the checks hold; the figures you draw are saved in
+`exercises/figures/`.
 """
 
 STUDENT_PYPROJECT = """\

@@ -56,11 +56,14 @@ def fmt(x: float) -> str:
     return f"{x:g}"
 
 
-def atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, content: str | bytes) -> None:
     """Write a whole file or nothing: a run killed half-way never leaves a torn file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
+    if isinstance(content, bytes):
+        tmp.write_bytes(content)
+    else:
+        tmp.write_text(content)
     os.replace(tmp, path)
 
 
@@ -85,10 +88,15 @@ def feedback_markdown(result: StudentResult) -> str:
         lines += ["| check | points | verdict |", "|---|---:|---|"]
         for c in ex.checks:
             hidden = " (hidden)" if c.hidden else ""
-            lines.append(f"| `{c.check}`{hidden} | {fmt(c.points)} / {fmt(c.max_points)} | {STATUS_WORDS[c.status]} |")
+            detail = f": {c.message}" if c.passed and c.message else ""
+            lines.append(f"| `{c.check}`{hidden} | {fmt(c.points)} / {fmt(c.max_points)} | "
+                         f"{STATUS_WORDS[c.status]}{detail.replace('|', '/')} |")
         for c in ex.checks:
             if not c.passed and (ex.status == "graded" or c.message != ex.message):
                 lines += ["", f"### `{c.check}`: {c.description}", "", _fence(c.message)]
+        for c in ex.checks:
+            if c.figure:
+                lines += ["", f"![{ex.exercise} {c.check}]({FIGURES}/{figure_name(ex.exercise, c.check)})"]
         if ex.output.strip():
             lines += ["", "<details><summary>What your code printed</summary>", "", _fence(ex.output), "", "</details>"]
     return "\n".join(lines) + "\n"
@@ -133,7 +141,26 @@ def class_table(results: list[StudentResult], exercises: list[str]) -> str:
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
 
 
+FIGURES = "figures"
+
+
+def figure_name(exercise: str, check: str) -> str:
+    return f"{exercise}.{check}.png".replace("/", "_")
+
+
+def save_figures(folder: Path, checks: list[CheckResult]) -> list[Path]:
+    """Write the PNG of every check that drew one into ``folder``; returns the paths written."""
+    written = []
+    for c in checks:
+        if c.figure:
+            path = folder / figure_name(c.exercise, c.check)
+            atomic_write(path, c.figure)
+            written.append(path)
+    return written
+
+
 def save_student(out: Path, result: StudentResult) -> None:
     folder = out / result.student
+    save_figures(folder / FIGURES, [c for ex in result.exercises for c in ex.checks])
     atomic_write(folder / "feedback.md", feedback_markdown(result))
     atomic_write(folder / "results.json", gradescope_json(result))

@@ -108,9 +108,12 @@ class Sandbox:
         threads = str(limits.threads)
         env = {"PATH": "/usr/bin:/bin", "HOME": str(self.work), "TMPDIR": str(self.work), "LANG": "C.UTF-8",
                "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": threads,
-               "MKL_NUM_THREADS": threads, "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(self.work)}
-        if "CUDA_VISIBLE_DEVICES" in os.environ:
-            env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
+               "MKL_NUM_THREADS": threads, "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(self.work),
+               # idle OpenMP threads sleep instead of spinning: on a busy machine spinning makes training crawl
+               "OMP_WAIT_POLICY": "PASSIVE"}
+        for name in ("CUDA_VISIBLE_DEVICES", "COURSE_DATA_DIR", "COURSE_MOVIELENS"):  # the device, where data are
+            if name in os.environ:
+                env[name] = os.environ[name]
         return env
 
     def run_python(self, module_args: list[str], limits: Limits) -> ChildRun:

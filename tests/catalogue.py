@@ -92,3 +92,80 @@ CATALOGUE = [
             "optimizer = torch.optim.LBFGS(params, lr=1, max_iter=4,",
             ("minimize", "fit_linear_regression", "fit_logistic_regression"), None),
 ]
+
+EX04 = "ex04_training_loop"
+EX05 = "ex05_heteroscedastic"
+EX06 = "ex06_cnn_mnist"
+EX07 = "ex07_matrix_factorization"
+EX08 = "ex08_rnn_sunspots"
+
+CATALOGUE += [
+    # --- ex04: the training loop
+    Mistake("epoch_without_zero_grad", EX04, "        optimizer.zero_grad()\n        loss = loss_fn(model(xb), yb)\n",
+            "        loss = loss_fn(model(xb), yb)\n", ("train_epoch",), "never zeroed"),
+    Mistake("epoch_mean_of_batch_means", EX04, "        total += loss.item() * len(yb)\n        count += len(yb)\n",
+            "        total += loss.item()\n        count += 1\n", ("train_epoch",), "weight each batch"),
+    Mistake("evaluate_in_train_mode", EX04, "    model.eval()\n    total, correct, count = 0.0, 0, 0\n",
+            "    total, correct, count = 0.0, 0, 0\n", ("evaluate",), "model.eval()"),
+    Mistake("evaluate_with_autograd", EX04, "    with torch.no_grad():\n        for xb, yb in loader:\n            out = model(xb)\n",
+            "    if True:\n        for xb, yb in loader:\n            out = model(xb)\n", ("evaluate",), "torch.no_grad()"),
+    Mistake("mlp_softmax_output", EX04, "        return self.layers(x)\n",
+            "        return torch.softmax(self.layers(x), dim=1)\n", ("MLP.forward",), "applied a softmax"),
+    Mistake("loader_without_seed", EX04, "    generator = torch.Generator().manual_seed(seed) if shuffle else None\n",
+            "    generator = None\n", ("make_loader",), "same seed"),
+    # --- ex05: heteroscedastic regression
+    Mistake("variance_as_logvar", EX05, "logvar + (y - mu) ** 2 * torch.exp(-logvar)).mean()",
+            "torch.log(logvar) + (y - mu) ** 2 / logvar).mean()", ("heteroscedastic_gaussian_nll",),
+            "logvar as if it were the variance"),
+    Mistake("nll_without_half", EX05, "return 0.5 * (math.log(2 * math.pi)", "return (math.log(2 * math.pi)",
+            ("heteroscedastic_gaussian_nll",), "twice"),
+    Mistake("nll_sum_not_mean", EX05, "* torch.exp(-logvar)).mean()", "* torch.exp(-logvar)).sum()",
+            ("heteroscedastic_gaussian_nll",), "the sum over elements"),
+    Mistake("nll_without_constant", EX05, "(math.log(2 * math.pi) + logvar +", "(logvar +",
+            ("heteroscedastic_gaussian_nll",), "0.5 * log(2 pi)"),
+    Mistake("constant_variance", EX05, "return self.mu_head(h), self.logvar_head(h)",
+            "return self.mu_head(h), self.logvar_head(h).mean() * torch.ones_like(x)",
+            ("fit_heteroscedastic.sigma",), "the same for every x"),
+    Mistake("trained_on_mse", EX05, "        loss = heteroscedastic_gaussian_nll(mu, logvar, y)\n        loss.backward()",
+            "        loss = ((mu - y) ** 2).mean()\n        loss.backward()", ("fit_heteroscedastic.coverage",)),
+    # --- ex06: a CNN on MNIST
+    Mistake("cnn_softmax_output", EX06, "        return self.classifier(self.features(x))\n",
+            "        return torch.softmax(self.classifier(self.features(x)), dim=1)\n", ("CNN",), "probabilities"),
+    Mistake("softmax_before_cross_entropy", EX06, "            loss = loss_fn(model(xb), yb)\n",
+            "            loss = loss_fn(torch.softmax(model(xb), dim=1), yb)\n", ("train_cnn",), "softmax before"),
+    Mistake("cnn_without_zero_grad", EX06, "            optimizer.zero_grad()\n            loss = loss_fn(model(xb), yb)\n",
+            "            loss = loss_fn(model(xb), yb)\n", ("train_cnn",), "never zeroed"),
+    Mistake("predict_in_train_mode", EX06, "    model.eval()\n    with torch.no_grad():\n        return torch.cat",
+            "    with torch.no_grad():\n        return torch.cat", ("predict",), "model.eval()"),
+    Mistake("loader_not_shuffled", EX06, "batch_size=batch_size, shuffle=True,\n                      generator=torch.Generator().manual_seed(seed))",
+            "batch_size=batch_size, shuffle=False)", ("mnist_loader",)),
+    # --- ex07: matrix factorization
+    Mistake("mf_without_biases", EX07,
+            "return self.global_mean + self.user_bias(users)[:, 0] + self.item_bias(items)[:, 0] + (p * q).sum(dim=1)",
+            "return self.global_mean + (p * q).sum(dim=1)", ("MatrixFactorization.forward",), "biases b_u and b_i"),
+    Mistake("mf_regularises_whole_tables", EX07,
+            "    penalty = (model.user_factors(users) ** 2).sum() + (model.item_factors(items) ** 2).sum() \\\n"
+            "        + (model.user_bias(users) ** 2).sum() + (model.item_bias(items) ** 2).sum()\n",
+            "    penalty = sum((t.weight ** 2).sum() for t in (model.user_factors, model.item_factors, model.user_bias,"
+            " model.item_bias))\n", ("mf_loss",), "whole embedding tables"),
+    Mistake("mf_biases_not_regularised", EX07,
+            " \\\n        + (model.user_bias(users) ** 2).sum() + (model.item_bias(items) ** 2).sum()\n", "\n",
+            ("mf_loss",), "biases are not regularised"),
+    Mistake("mf_loss_is_a_mean", EX07, "    return error + lam * penalty\n",
+            "    return (error + lam * penalty) / len(ratings)\n", ("mf_loss",), "mean over the batch"),
+    Mistake("recommends_rated_movies", EX07, "    scores[rated_items.to(device)] = float(\"-inf\")\n", "",
+            ("recommend", "recommendations"), "already rated"),
+    # --- ex08: an RNN on sunspots
+    Mistake("windows_target_inside", EX08, "    y = series[history:]\n", "    y = series[history - 1:-1]\n",
+            ("make_windows",), "last value inside its window"),
+    Mistake("windows_one_short", EX08, "    X = series.unfold(0, history, 1)[:-1].unsqueeze(-1)\n    y = series[history:]\n",
+            "    X = series.unfold(0, history, 1)[:-2].unsqueeze(-1)\n    y = series[history:-1]\n",
+            ("make_windows",), "one window too few"),
+    Mistake("standardized_with_test_years", EX08, "    train = series[:n_train]\n", "    train = series\n",
+            ("standardize",), "include the held-out values"),
+    Mistake("biased_std", EX08, "train.std().item()", "train.std(correction=0).item()", ("standardize",), "unbiased"),
+    Mistake("rnn_without_zero_grad", EX08, "            optimizer.zero_grad()\n            loss = nn.functional.mse_loss(",
+            "            loss = nn.functional.mse_loss(", ("train_rnn",), "never zeroed"),
+    Mistake("rnn_reads_first_step", EX08, "return self.head(out[:, -1])[:, 0]", "return self.head(out[:, 0])[:, 0]",
+            ("test_rmse",)),
+]

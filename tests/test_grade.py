@@ -8,7 +8,8 @@ from conftest import EXERCISES, make_class, reference_files, run_grader, stub_fi
 
 from grader import rubric
 
-EX01, EX02, EX03 = EXERCISES
+EX01, EX02, EX03 = EXERCISES[:3]
+FIRST_THREE = [EX01, EX02, EX03]
 
 LOOPS_IN_LAST_VISIBLE_CHECK = reference_files([EX01])[f"{EX01}.py"].replace(
     "    w = w.detach().clone().requires_grad_(True)\n    rows = []\n",
@@ -31,8 +32,8 @@ def make_grid(''', 1).replace("return ((A[:, None, :] - B[None, :, :]) ** 2).sum
 def graded(tmp_path_factory):
     root = tmp_path_factory.mktemp("class")
     submissions = make_class(root / "submissions", {
-        "ada": reference_files(),
-        "ben": stub_files(),
+        "ada": reference_files(FIRST_THREE),
+        "ben": stub_files(FIRST_THREE),
         "cy": {f"{EX01}.py": "def make_grid(n_rows, n_cols, device):\n    return [\n", f"{EX03}.py": "import torch\n"},
         "dee": {f"{EX02}.py": EXITS_IN_BACKWARD},
         "eve": {f"{EX01}.py": LOOPS_IN_LAST_VISIBLE_CHECK},
@@ -41,7 +42,7 @@ def graded(tmp_path_factory):
     })
     (submissions / ".git").mkdir()
     out = root / "out"
-    run = run_grader("grade", str(submissions), "--out", str(out), "--time-limit", "25")
+    run = run_grader("grade", str(submissions), "--out", str(out), "--time-limit", "25", "--only", ",".join(FIRST_THREE))
     return run, out
 
 
@@ -60,8 +61,8 @@ def test_every_student_is_graded_and_the_run_succeeds(graded):
     book = gradebook(out)
     assert list(book) == ["ada", "ben", "cy", "dee", "eve", "fay", "gus"]
     with (out / "grades.csv").open() as f:
-        assert next(csv.reader(f)) == ["student", *EXERCISES, "total", "max"]
-    full = sum(total_points(n) for n in EXERCISES)
+        assert next(csv.reader(f)) == ["student", *FIRST_THREE, "total", "max"]
+    full = sum(total_points(n) for n in FIRST_THREE)
     assert all(float(row["max"]) == full for row in book.values())
     for student in book:
         assert (out / student / "feedback.md").is_file() and (out / student / "results.json").is_file()
@@ -140,6 +141,39 @@ def test_exiting_at_import_is_an_import_failure_not_a_grader_failure(graded):
     feedback = (out / "gus" / "feedback.md").read_text()
     assert "does not import: called exit(4)" in feedback
     assert "grader failed" not in run.stderr
+
+
+@pytest.fixture(scope="module")
+def whole_course(tmp_path_factory):
+    """The reference and the stubs of all eight exercises, graded with the rubric's own time limits."""
+    root = tmp_path_factory.mktemp("course")
+    submissions = make_class(root / "submissions", {"ref": reference_files(), "stub": stub_files()})
+    run = run_grader("grade", str(submissions), "--out", str(root / "out"))
+    return run, root / "out"
+
+
+def test_the_reference_earns_full_marks_on_every_exercise_and_the_stubs_zero(whole_course):
+    run, out = whole_course
+    assert run.returncode == 0, run.stderr[-3000:]
+    book = gradebook(out)
+    assert list(book["ref"])[1:-2] == EXERCISES
+    assert float(book["ref"]["total"]) == float(book["ref"]["max"]) == sum(total_points(n) for n in EXERCISES)
+    assert float(book["stub"]["total"]) == 0
+    trained = results_by_check(out, "ref")["ex06_cnn_mnist: trained_accuracy"]["output"]
+    assert trained.startswith("held-out accuracy 0.9") and ">= 0.950 required" in trained
+
+
+def test_every_figure_is_saved_as_a_png_next_to_the_feedback(whole_course):
+    _, out = whole_course
+    plotting = [f"{e.name}.{c.id}.png" for e in rubric.load_all() for c in e.checks if c.id.startswith("plot")]
+    assert len(plotting) == 4
+    figures = out / "ref" / "figures"
+    assert sorted(p.name for p in figures.iterdir()) == sorted(plotting)
+    feedback = (out / "ref" / "feedback.md").read_text()
+    for name in plotting:
+        assert (figures / name).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+        assert f"](figures/{name})" in feedback
+    assert not (out / "stub" / "figures").exists()
 
 
 def test_only_grades_the_named_exercises(tmp_path):

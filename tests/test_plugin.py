@@ -59,8 +59,10 @@ def test_a_file_that_does_not_import_fails_its_checks_and_only_those(tmp_path):
             assert check["status"] == "error"
             assert "ex02_gradients.py does not import: SyntaxError" in check["message"]
             assert "line 3" in check["message"]
-        else:
+        elif f"{check['exercise']}.py" in files:
             assert check["status"] == "passed", check
+        else:
+            assert check["status"] == "error" and check["message"].endswith("is missing"), check
 
 
 def test_a_missing_file_is_reported(tmp_path):

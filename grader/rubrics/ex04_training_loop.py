@@ -1,0 +1,278 @@
+"""Rubric for exercise 4: Dataset, DataLoader, the training loop, evaluation, an MLP on Iris, SGD vs Adam."""
+
+import torch
+from torch import nn
+
+from grader import data
+from grader.checks import MODE_HINTS, Holds, Match, Threshold, at_least, is_true, like, prediction
+from grader.probes import Spy, StudentError, describe_figure, memo
+from grader.rubric import Check, Exercise, case
+
+EXERCISE = Exercise("ex04_training_loop", "The training loop and an MLP", time_limit=120)
+TRAINING = dict(rtol=1e-4, atol=1e-6)  # float32 training steps in the same order as the reference
+
+
+# --- inputs ----------------------------------------------------------------------------------------
+
+def classification(g, n=10, d=3, c=3):
+    """Seeded features, labels and the weights of a fixed linear classifier."""
+    return {"X": torch.randn(n, d, generator=g), "y": torch.randint(0, c, (n,), generator=g),
+            "W": torch.randn(c, d, generator=g) * 0.5, "b": torch.randn(c, generator=g) * 0.1,
+            "W2": torch.randn(c, c, generator=g) * 0.5, "b2": torch.randn(c, generator=g) * 0.1}
+
+
+def mlp_inputs(g, n=5, d=4, h=8, c=3):
+    return {"X": torch.randn(n, d, generator=g), "n_in": d, "n_hidden": h, "n_out": c,
+            "params": torch.randn(d * h + h + h * h + h + h * c + c, generator=g) * 0.5}
+
+
+def iris_inputs(g, epochs=60):
+    return {"epochs": epochs}
+
+
+# --- probes ----------------------------------------------------------------------------------------
+
+def linear_model(i, dropout=False):
+    first = nn.Linear(i["W"].shape[1], i["W"].shape[0])
+    second = nn.Linear(i["W2"].shape[1], i["W2"].shape[0])
+    with torch.no_grad():
+        first.weight.copy_(i["W"]), first.bias.copy_(i["b"])
+        second.weight.copy_(i["W2"]), second.bias.copy_(i["b2"])
+    layers = [first, nn.ReLU(), nn.Dropout(0.5), second] if dropout else [first]
+    return nn.Sequential(*layers).to(i["X"].device)
+
+
+def batches(loader, owner):
+    try:
+        pairs = list(loader)
+    except TypeError:
+        raise StudentError(f"{owner} should give something to iterate over (a DataLoader); "
+                           f"it gave a {type(loader).__name__}") from None
+    return pairs
+
+
+def probe_dataset(trial):
+    i = trial.inputs
+    ds = trial.target("TensorPairs")(i["X"], i["y"])
+    x0, y0 = ds[0]
+    x_last, y_last = ds[len(ds) - 1]
+    try:
+        trial.target("TensorPairs")(i["X"], i["y"][:-1])
+        raises = False
+    except ValueError:
+        raises = True
+    return {"len": len(ds), "x0": x0, "y0": y0, "x_last": x_last, "y_last": y_last, "raises_on_mismatch": raises}
+
+
+def probe_loader(trial):
+    i = trial.inputs
+    make = trial.target("make_loader")
+    ids = torch.arange(len(i["y"]), device=i["y"].device)  # distinct labels, so that any reordering shows
+    plain = batches(make(i["X"], i["y"], 4), "make_loader")
+    shuffled = batches(make(i["X"], ids, 4, shuffle=True, seed=3), "make_loader")
+    again = batches(make(i["X"], ids, 4, shuffle=True, seed=3), "make_loader")
+    return {"batch_sizes": torch.tensor([len(yb) for _, yb in plain]),
+            "X_in_order": torch.cat([xb for xb, _ in plain]),
+            "same_seed_same_order": bool(torch.equal(torch.cat([yb for _, yb in again]),
+                                                     torch.cat([yb for _, yb in shuffled]))),
+            "y_shuffled": torch.cat([yb for _, yb in shuffled])}
+
+
+def fixed_loader(i, batch_size=4):
+    return [(i["X"][k:k + batch_size], i["y"][k:k + batch_size]) for k in range(0, len(i["y"]), batch_size)]
+
+
+def probe_train_epoch(trial):
+    i = trial.inputs
+    model = Spy(linear_model(i))
+    model.eval()  # train_epoch must switch it to training mode itself
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    loss = trial.target("train_epoch")(model, fixed_loader(i), nn.CrossEntropyLoss(), optimizer)
+    first = model.inner[0]
+    return {"ran_in_training_mode": model.facts()["ran_in_training_mode"],
+            "weight": first.weight, "bias": first.bias, "loss": loss}
+
+
+def probe_evaluate(trial):
+    i = trial.inputs
+    model = Spy(linear_model(i, dropout=True))
+    model.train()  # evaluate must switch dropout off itself
+    result = trial.target("evaluate")(model, fixed_loader(i), nn.CrossEntropyLoss())
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        raise StudentError(f"evaluate should return (mean_loss, accuracy); it returned {type(result).__name__}")
+    facts = model.facts()
+    return {"ran_in_eval_mode": facts["ran_in_eval_mode"], "ran_without_autograd": facts["ran_without_autograd"],
+            "mean_loss": result[0], "accuracy": result[1]}
+
+
+LAYER_CODES = {nn.Linear: 1, nn.ReLU: 2, nn.Dropout: 3}
+
+
+def student_mlp(trial):
+    i = trial.inputs
+    model = trial.target("MLP")(i["n_in"], i["n_hidden"], i["n_out"])
+    if not isinstance(model, nn.Module):
+        raise StudentError(f"MLP(...) should be an nn.Module; it is a {type(model).__name__}")
+    return model
+
+
+def probe_mlp_structure(trial):
+    layers = getattr(student_mlp(trial), "layers", None)
+    if not isinstance(layers, nn.Sequential):
+        raise StudentError("MLP must keep its layers in `self.layers`, an nn.Sequential")
+    return {"layers": torch.tensor([LAYER_CODES.get(type(m), 0) for m in layers]),
+            "linear_shapes": torch.tensor([[m.in_features, m.out_features] for m in layers if isinstance(m, nn.Linear)]),
+            "dropout": torch.tensor([m.p for m in layers if isinstance(m, nn.Dropout)], dtype=torch.float64)}
+
+
+def probe_mlp_forward(trial):
+    model = student_mlp(trial).to(trial.device)
+    params = list(model.parameters())
+    flat = trial.inputs["params"]
+    if sum(p.numel() for p in params) != flat.numel():
+        raise StudentError(f"MLP has {sum(p.numel() for p in params)} parameters; the layers in the docstring "
+                           f"have {flat.numel()}")
+    with torch.no_grad():
+        offset = 0
+        for p in params:
+            p.copy_(flat[offset:offset + p.numel()].reshape(p.shape))
+            offset += p.numel()
+    model.eval()
+    return {"logits": model(trial.inputs["X"])}
+
+
+def trained_iris(trial):
+    split = data.iris_split()
+    return memo(trial, "fit_iris", lambda: trial.target("fit_iris")(split.X_train.to(trial.device),
+                                                                    split.y_train.to(trial.device),
+                                                                    trial.inputs["epochs"]))
+
+
+def probe_fit_iris(trial):
+    result = trained_iris(trial)
+    if not isinstance(result, (tuple, list)) or len(result) != 2 or not isinstance(result[0], nn.Module):
+        raise StudentError("fit_iris should return (model, losses)")
+    model, losses = result
+    model.eval()
+    with torch.no_grad():  # held-out features only: their labels stay with the grader
+        logits = model(data.iris_split().X_test.to(trial.device))
+    return {"logits": logits, "losses": torch.as_tensor(list(losses), dtype=torch.float64)}
+
+
+def held_out_accuracy(values, inputs):
+    labels = data.iris_split().y_test
+    logits = prediction(values, "logits", (len(labels), 3))
+    return float((logits.argmax(dim=1) == labels).double().mean())
+
+
+def probe_compare(trial):
+    split = data.iris_split()
+    curves = trial.target("compare_optimizers")(split.X_train.to(trial.device), split.y_train.to(trial.device),
+                                                trial.inputs["epochs"], trial.inputs["seed"])
+    if not isinstance(curves, dict) or set(curves) != {"sgd", "adam"}:
+        raise StudentError("compare_optimizers should return a dict with the keys 'sgd' and 'adam'")
+    return {name: torch.as_tensor(list(curves[name]), dtype=torch.float64) for name in ("sgd", "adam")}
+
+
+def probe_plot(trial):
+    curves = {"sgd": [1.1, 0.9, 0.8, 0.7], "adam": [1.0, 0.5, 0.3, 0.2]}
+    return describe_figure(trial.target("plot_loss_curves")(curves), "plot_loss_curves")
+
+
+# --- what wrong answers look like ------------------------------------------------------------------
+
+def epoch_by_hand(i, zero_grad=True, per_batch_mean=False):
+    model = linear_model(i)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    losses, sizes = [], []
+    for xb, yb in fixed_loader(i):
+        if zero_grad:
+            optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(model(xb), yb)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item()), sizes.append(len(yb))
+    mean = sum(losses) / len(losses) if per_batch_mean else sum(x * n for x, n in zip(losses, sizes)) / sum(sizes)
+    return {"loss": mean, "weight": model[0].weight.detach(), "bias": model[0].bias.detach()}
+
+
+def softmax_logits(i):
+    model = nn.Sequential(nn.Linear(i["n_in"], i["n_hidden"]), nn.ReLU(), nn.Dropout(0.2),
+                          nn.Linear(i["n_hidden"], i["n_hidden"]), nn.ReLU(), nn.Linear(i["n_hidden"], i["n_out"]))
+    torch.nn.utils.vector_to_parameters(i["params"].cpu(), model.parameters())
+    return torch.softmax(model.eval()(i["X"].cpu()), dim=1)
+
+
+# --- checks ----------------------------------------------------------------------------------------
+
+EXERCISE.add(
+    Check("TensorPairs", "TensorPairs", 2, "len(ds) and ds[i] give the rows; lengths that differ raise ValueError",
+          probe_dataset, Match(explain={"raises_on_mismatch": "TensorPairs(X, y) with len(X) != len(y) should "
+                                                              "raise ValueError"}),
+          classification, (case(0, n=7),)),
+    Check("make_loader", "make_loader", 2, "batches of batch_size in order; shuffled by the seeded generator",
+          probe_loader,
+          Match(explain={"same_seed_same_order": "two loaders with the same seed gave different orders: pass "
+                                                 "generator=torch.Generator().manual_seed(seed) to the DataLoader",
+                         "batch_sizes": "the batches do not have batch_size rows (the last one may be smaller)"},
+                mistakes=[like("the data were not shuffled: pass shuffle=shuffle to the DataLoader",
+                               lambda i: {"y_shuffled": torch.arange(len(i["y"]))})]),
+          classification, (case(1, n=10),)),
+    Check("train_epoch", "train_epoch", 3, "zero_grad, forward, loss, backward, step for every batch; "
+          "returns the mean loss per sample", probe_train_epoch,
+          Match(**TRAINING,
+                explain=MODE_HINTS,
+                mistakes=[like("the gradients were never zeroed, so each step used the running sum of all "
+                               "earlier batches' gradients: call optimizer.zero_grad() before backward()",
+                               lambda i: epoch_by_hand(i, zero_grad=False), outputs=["weight", "bias"]),
+                          like("you averaged the batch losses, but the last batch is smaller: weight each batch's "
+                               "loss by its number of samples", lambda i: epoch_by_hand(i, per_batch_mean=True),
+                               outputs=["loss"])]),
+          classification, (case(2, n=10),)),
+    Check("evaluate", "evaluate", 3, "mean loss and accuracy in eval mode under torch.no_grad()",
+          probe_evaluate,
+          Match(**TRAINING, explain=MODE_HINTS),
+          classification, (case(3, n=10),)),
+    Check("MLP.__init__", "MLP.__init__", 2, "self.layers: Linear, ReLU, Dropout, Linear, ReLU, Linear",
+          probe_mlp_structure,
+          Match(explain={"layers": "self.layers should hold, in order: Linear, ReLU, Dropout, Linear, ReLU, Linear",
+                         "linear_shapes": "the Linear layers should map n_in -> n_hidden -> n_hidden -> n_out",
+                         "dropout": "the Dropout layer should drop with probability p_drop"}),
+          mlp_inputs, (case(4),)),
+    Check("MLP.forward", "MLP.forward", 2, "forward gives the (N, n_out) logits", probe_mlp_forward,
+          Match(rtol=1e-5, atol=1e-6, mistakes=[like(
+              "forward applied a softmax: return the logits, nn.CrossEntropyLoss applies log-softmax itself",
+              lambda i: {"logits": softmax_logits(i)})]),
+          mlp_inputs, (case(5),)),
+    Check("fit_iris", "fit_iris", 3, "the trained MLP classifies the 50 held-out flowers (labels kept by the grader)",
+          probe_fit_iris,
+          Threshold("held-out accuracy", held_out_accuracy, threshold=0.9, margin=0.04,
+                    hint="check train_epoch and evaluate first; then the optimizer (Adam, lr=0.01) and the "
+                         "number of epochs"),
+          iris_inputs, (case(0),)),
+    Check("compare_optimizers", "compare_optimizers", 2, "SGD and Adam loss curves from the same start",
+          probe_compare, Match(rtol=1e-3, atol=1e-5, explain={
+              "sgd": "the SGD curve differs from the expected one: follow the docstring's order (seed, model, loader, "
+                     "optimizer) so both optimizers start from the same weights",
+              "adam": "the Adam curve differs from the expected one: follow the docstring's order (seed, model, "
+                      "loader, optimizer) so both optimizers start from the same weights"}),
+          lambda g, epochs=8, train_seed=0: {"epochs": epochs, "seed": train_seed}, (case(0),)),
+    Check("plot_loss_curves", "plot_loss_curves", 1, "a line per optimizer, labelled axes and a legend",
+          probe_plot,
+          Holds(at_least("figure/lines", 2, "lines (one per optimizer)"),
+                is_true("figure/labelled", "label both axes (ax.set_xlabel('epoch'), ax.set_ylabel('loss'))"),
+                is_true("figure/legend", "add a legend naming each optimizer (label=name, then ax.legend())")),
+          None, (case(0),)),
+)
+
+### BEGIN HIDDEN TESTS
+EXERCISE.add(
+    EXERCISE.check("TensorPairs").hidden_variant(1, case(401, n=1, d=5), case(402, n=12, d=1)),
+    EXERCISE.check("make_loader").hidden_variant(1, case(403, n=9, d=2), case(404, n=3, d=1)),
+    EXERCISE.check("train_epoch").hidden_variant(2, case(405, n=13, d=5, c=4), case(406, n=3, d=2, c=2)),
+    EXERCISE.check("evaluate").hidden_variant(2, case(407, n=11, d=4, c=5), case(408, n=1, d=2, c=2)),
+    EXERCISE.check("MLP.__init__").hidden_variant(1, case(409, d=2, h=5, c=7)),
+    EXERCISE.check("MLP.forward").hidden_variant(1, case(410, n=1, d=2, h=3, c=2), case(411, n=20, d=6, h=16, c=4)),
+    EXERCISE.check("compare_optimizers").hidden_variant(1, case(412, epochs=5, train_seed=7)),
+)
+### END HIDDEN TESTS

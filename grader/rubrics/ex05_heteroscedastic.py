@@ -1,0 +1,217 @@
+"""Rubric for exercise 5: the heteroscedastic Gaussian NLL, a two-headed network, and what it learns."""
+
+import math
+
+import torch
+from torch import nn
+
+from grader import data
+from grader.checks import GradcheckConsistent, Holds, Match, Require, Threshold, at_least, is_true, like, prediction, scaled_by
+from grader.probes import Backward, Call, SelfGradcheck, StudentError, describe_figure, memo
+from grader.rubric import Check, Exercise, case, randn
+
+EXERCISE = Exercise("ex05_heteroscedastic", "Heteroscedastic regression", time_limit=120)
+TRAIN_SEED, FRESH_SEED, N_TRAIN, N_FRESH = 0, 5, 1000, 2000
+GRID = 200
+TWO_SIGMA = math.erf(2 / math.sqrt(2))  # 0.9545: the probability of |z| <= 2 for a standard normal
+
+
+# --- inputs ----------------------------------------------------------------------------------------
+
+def nll_inputs(g, shape=(6,), dtype=torch.float64):
+    return {"mu": randn(g, *shape, dtype=dtype), "logvar": randn(g, *shape, dtype=dtype, scale=0.8),
+            "y": randn(g, *shape, dtype=dtype, scale=1.5), "grad_out": randn(g, dtype=dtype)}
+
+
+def net_inputs(g, n=5, hidden=32):
+    return {"x": torch.rand(n, 1, generator=g), "hidden": hidden}
+
+
+# --- the loss by other means ----------------------------------------------------------------------
+
+def gaussian_nll_loss(i):
+    return {"out": nn.GaussianNLLLoss(full=True)(i["mu"], i["y"], torch.exp(i["logvar"]))}
+
+
+def nll_without_constant(i):
+    return {"out": nn.GaussianNLLLoss(full=False)(i["mu"], i["y"], torch.exp(i["logvar"]))}
+
+
+def nll_variance_as_logvar(i):
+    var = i["logvar"]
+    return {"out": (0.5 * (math.log(2 * math.pi) + torch.log(var) + (i["y"] - i["mu"]) ** 2 / var)).mean()}
+
+
+def nll_precision_sign(i):
+    return {"out": (0.5 * (math.log(2 * math.pi) + i["logvar"] + (i["y"] - i["mu"]) ** 2 * torch.exp(i["logvar"]))).mean()}
+
+
+NLL_MISTAKES = [
+    like("you used logvar as if it were the variance: the variance is exp(logvar), so divide by "
+         "torch.exp(logvar) and add logvar itself (not its log)", nll_variance_as_logvar),
+    like("the constant 0.5 * log(2 pi) is missing: GaussianNLLLoss(full=True) includes it", nll_without_constant),
+    like("you multiplied by exp(logvar) instead of dividing: the squared error is scaled by the precision "
+         "exp(-logvar)", nll_precision_sign),
+    scaled_by(lambda i: i["mu"].numel(), "your NLL is the sum over elements: take the mean"),
+]
+
+
+# --- probes ----------------------------------------------------------------------------------------
+
+def student_net(trial, hidden=None):
+    cls = trial.target("HeteroscedasticNet")
+    model = cls(hidden) if hidden else cls()
+    if not isinstance(model, nn.Module):
+        raise StudentError(f"HeteroscedasticNet(...) should be an nn.Module; it is a {type(model).__name__}")
+    return model
+
+
+def two_outputs(result, owner):
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        raise StudentError(f"{owner} should return (mu, logvar); it returned a {type(result).__name__}")
+    return result
+
+
+def probe_structure(trial):
+    model = student_net(trial, trial.inputs["hidden"]).to(trial.device)
+    heads = {name: getattr(model, name, None) for name in ("mu_head", "logvar_head")}
+    mu, logvar = two_outputs(model(trial.inputs["x"]), "forward")
+    facts = {f"{name}_is_linear_to_1": isinstance(h, nn.Linear) and h.out_features == 1 for name, h in heads.items()}
+    return {**facts, "mu_shape": torch.tensor(list(mu.shape)), "logvar_shape": torch.tensor(list(logvar.shape))}
+
+
+def shape_is(name, what):
+    def test(values, inputs):
+        n = inputs["x"].shape[0]
+        got = values.get(name)
+        shape = tuple(int(s) for s in got.tolist()) if got is not None else None
+        return None if shape == (n, 1) else f"{what} should have shape ({n}, 1); it has {shape}"
+    return Require(test)
+
+
+def grid():
+    return torch.linspace(0, 1, GRID).unsqueeze(1)
+
+
+def trained(trial):
+    def fit():
+        x, y = data.heteroscedastic(N_TRAIN, TRAIN_SEED)
+        model = trial.target("fit_heteroscedastic")(x.to(trial.device), y.to(trial.device))
+        if not isinstance(model, nn.Module):
+            raise StudentError(f"fit_heteroscedastic should return the trained model; it returned a "
+                               f"{type(model).__name__}")
+        return model
+    return memo(trial, "fit_heteroscedastic", fit)
+
+
+def probe_trained(trial):
+    model = trained(trial)
+    fresh_x, _ = data.heteroscedastic(N_FRESH, FRESH_SEED)  # fresh inputs; their y stay with the grader
+    model.eval()
+    with torch.no_grad():
+        mu_grid, logvar_grid = two_outputs(model(grid().to(trial.device)), "the model")
+        mu_fresh, logvar_fresh = two_outputs(model(fresh_x.to(trial.device)), "the model")
+    return {"mu_grid": mu_grid, "logvar_grid": logvar_grid, "mu_fresh": mu_fresh, "logvar_fresh": logvar_fresh}
+
+
+def probe_plot(trial):
+    x, y = data.heteroscedastic(300, TRAIN_SEED)
+    model = trained(trial)
+    return describe_figure(trial.target("plot_band")(model, x.to(trial.device), y.to(trial.device)), "plot_band")
+
+
+# --- measured here ------------------------------------------------------------------------------
+
+def _ranks(t):
+    return torch.argsort(torch.argsort(t)).double()
+
+
+def sigma_rank_correlation(values, inputs):
+    """Spearman's rank correlation between the learned and the true sigma(x) on a grid of x."""
+    logvar = prediction(values, "logvar_grid", (GRID, 1))[:, 0]
+    truth = data.true_sigma(grid()[:, 0]).double()
+    learned = torch.exp(logvar / 2)
+    if learned.max() - learned.min() <= 1e-6 * learned.abs().max():
+        raise ValueError("the learned sigma(x) is the same for every x: is logvar computed from x?")
+    a, b = _ranks(learned), _ranks(truth)
+    return float(torch.corrcoef(torch.stack([a, b]))[0, 1])
+
+
+def coverage_error(values, inputs):
+    """How far the share of fresh points inside mu +- 2 sigma is from 95.45%."""
+    _, y = data.heteroscedastic(N_FRESH, FRESH_SEED)
+    mu = prediction(values, "mu_fresh", (N_FRESH, 1))
+    sigma = torch.exp(prediction(values, "logvar_fresh", (N_FRESH, 1)) / 2)
+    inside = ((y.double() - mu).abs() <= 2 * sigma).double().mean()
+    return abs(float(inside) - TWO_SIGMA)
+
+
+def sigma_relative_error(values, inputs):
+    """Root mean squared error of the learned sigma(x) relative to the true one's size, on a grid of x."""
+    learned = torch.exp(prediction(values, "logvar_grid", (GRID, 1))[:, 0] / 2)
+    truth = data.true_sigma(grid()[:, 0]).double()
+    return float(((learned - truth) ** 2).mean().sqrt() / (truth ** 2).mean().sqrt())
+
+
+def mean_rmse(values, inputs):
+    """Root mean squared error of the learned mean against the true mean on a grid of x."""
+    mu = prediction(values, "mu_grid", (GRID, 1))[:, 0]
+    return float(((mu - data.true_mean(grid()[:, 0]).double()) ** 2).mean().sqrt())
+
+
+# --- checks ----------------------------------------------------------------------------------------
+
+NLL = "heteroscedastic_gaussian_nll"
+EXERCISE.add(
+    Check(NLL, NLL, 3, "equals nn.GaussianNLLLoss(full=True) with var = exp(logvar)",
+          Call(NLL, ["mu", "logvar", "y"]), Match(oracle=gaussian_nll_loss, mistakes=NLL_MISTAKES),
+          nll_inputs, (case(0), case(1, shape=(3, 4)))),
+    Check(f"{NLL}.grad", NLL, 2, "its gradients with respect to mu, logvar and y equal the reference's",
+          Backward(NLL, ["mu", "logvar", "y"]), Match(), nll_inputs, (case(2, shape=(5,)),)),
+    Check(f"{NLL}.gradcheck", NLL, 1, "gradcheck: autograd through your formula agrees with finite differences",
+          SelfGradcheck(NLL, ["mu", "logvar", "y"]), GradcheckConsistent(["mu", "logvar", "y"]),
+          lambda g, shape=(4,): nll_inputs(g, shape), (case(3),)),
+    Check("HeteroscedasticNet", "HeteroscedasticNet", 2, "mu_head and logvar_head are nn.Linear(hidden, 1); "
+          "forward gives (mu, logvar), each (N, 1)", probe_structure,
+          Holds(is_true("mu_head_is_linear_to_1", "self.mu_head should be nn.Linear(hidden, 1)"),
+                is_true("logvar_head_is_linear_to_1", "self.logvar_head should be nn.Linear(hidden, 1)"),
+                shape_is("mu_shape", "mu"), shape_is("logvar_shape", "logvar")),
+          net_inputs, (case(4),)),
+    Check("fit_heteroscedastic.sigma", "fit_heteroscedastic", 2,
+          "the learned sigma(x) rises with the true sigma(x) (rank correlation on a grid of x)", probe_trained,
+          Threshold("rank correlation of learned and true sigma(x)", sigma_rank_correlation, threshold=0.9,
+                    margin=0.05, hint="train on heteroscedastic_gaussian_nll so that logvar_head learns the noise"),
+          None, (case(0),)),
+    Check("fit_heteroscedastic.sigma_error", "fit_heteroscedastic", 2,
+          "the learned sigma(x) is close to the true sigma(x) (relative RMSE on a grid of x)", probe_trained,
+          Threshold("relative RMSE of the learned sigma(x)", sigma_relative_error, threshold=0.2,
+                    higher_is_better=False, margin=0.05,
+                    hint="a constant or untrained logvar cannot follow noise that grows with x"),
+          None, (case(0),)),
+    Check("fit_heteroscedastic.coverage", "fit_heteroscedastic", 2,
+          "about 95% of fresh points fall inside mu +- 2 sigma (their y stay with the grader)", probe_trained,
+          Threshold("distance of the +-2 sigma coverage from 95.45%", coverage_error, threshold=0.03,
+                    higher_is_better=False, margin=0.01,
+                    hint="a band that is too wide or too narrow: is sigma = exp(logvar / 2)?"),
+          None, (case(0),)),
+    Check("fit_heteroscedastic.mean", "fit_heteroscedastic", 1, "the learned mean follows the true mean",
+          probe_trained, Threshold("RMSE of the learned mean against the true mean", mean_rmse, threshold=0.1,
+                                   higher_is_better=False, margin=0.03),
+          None, (case(0),)),
+    Check("plot_band", "plot_band", 1, "the data as points, the mean as a line, the +-2 sigma band, labelled axes",
+          probe_plot,
+          Holds(at_least("figure/points", 1, "scatter of the data (ax.scatter)"),
+                at_least("figure/lines", 1, "line for the predicted mean (ax.plot)"),
+                at_least("figure/bands", 1, "band for mu +- 2 sigma (ax.fill_between)"),
+                is_true("figure/labelled", "label both axes (ax.set_xlabel, ax.set_ylabel)")),
+          None, (case(0),)),
+)
+
+### BEGIN HIDDEN TESTS
+EXERCISE.add(
+    EXERCISE.check(NLL).hidden_variant(2, case(501, shape=()), case(502, shape=(2, 3, 4)),
+                                       case(503, shape=(5,), dtype=torch.float32)),
+    EXERCISE.check(f"{NLL}.grad").hidden_variant(1, case(504, shape=(3, 3)), case(505, shape=())),
+    EXERCISE.check("HeteroscedasticNet").hidden_variant(1, case(506, n=1, hidden=3), case(507, n=17, hidden=16)),
+)
+### END HIDDEN TESTS

@@ -1,0 +1,223 @@
+"""Rubric for exercise 7: biased matrix factorization on MovieLens-100k, its loss, test RMSE and recommendations."""
+
+import torch
+from torch import nn
+
+from grader import data
+from grader.checks import Holds, Match, Mistake, Require, Threshold, like, prediction, scaled_by
+from grader.probes import StudentError, memo
+from grader.rubric import Check, Exercise, case
+
+EXERCISE = Exercise("ex07_matrix_factorization", "Matrix factorization on MovieLens", time_limit=180)
+TABLES = ("user_factors", "item_factors", "user_bias", "item_bias")
+SAMPLE_USERS = (0, 10, 100, 500, 942)
+
+
+# --- inputs ----------------------------------------------------------------------------------------
+
+def mf_inputs(g, n_users=5, n_items=7, k=3, batch=6, lam=0.1, user=2, top=3):
+    return {"n_users": n_users, "n_items": n_items, "k": k, "global_mean": 3.5, "lam": lam,
+            "P": torch.randn(n_users, k, generator=g) * 0.5, "Q": torch.randn(n_items, k, generator=g) * 0.5,
+            "bu": torch.randn(n_users, 1, generator=g) * 0.3, "bi": torch.randn(n_items, 1, generator=g) * 0.3,
+            "users": torch.randint(0, n_users, (batch,), generator=g),
+            "items": torch.randint(0, n_items, (batch,), generator=g),
+            "ratings": torch.randint(1, 6, (batch,), generator=g).float(),
+            "user": user, "rated": torch.randperm(n_items, generator=g)[: n_items // 3], "top": top}
+
+
+# --- probes ----------------------------------------------------------------------------------------
+
+def fixed_model(trial):
+    i = trial.inputs
+    model = trial.target("MatrixFactorization")(i["n_users"], i["n_items"], i["k"], i["global_mean"])
+    for name, weights in zip(TABLES, ("P", "Q", "bu", "bi")):
+        table = getattr(model, name, None)
+        if not isinstance(table, nn.Embedding):
+            raise StudentError(f"MatrixFactorization must keep `self.{name}`, an nn.Embedding")
+        if table.weight.shape != i[weights].shape:
+            raise StudentError(f"self.{name} has shape {tuple(table.weight.shape)}, expected {tuple(i[weights].shape)}")
+        with torch.no_grad():
+            table.weight.copy_(i[weights])
+    return model.to(trial.device)
+
+
+def probe_structure(trial):
+    i = trial.inputs
+    model = trial.target("MatrixFactorization")(i["n_users"], i["n_items"], i["k"], i["global_mean"])
+    shapes = {}
+    for name in TABLES:
+        table = getattr(model, name, None)
+        if not isinstance(table, nn.Embedding):
+            raise StudentError(f"MatrixFactorization must keep `self.{name}`, an nn.Embedding")
+        shapes[f"{name}_shape"] = torch.tensor(list(table.weight.shape))
+    bias_start = torch.cat([model.user_bias.weight.reshape(-1), model.item_bias.weight.reshape(-1)])
+    return {**shapes, "biases_start_at_zero": bool((bias_start == 0).all()),
+            "global_mean": float(getattr(model, "global_mean", float("nan")))}
+
+
+def probe_forward(trial):
+    i = trial.inputs
+    return {"out": fixed_model(trial)(i["users"], i["items"])}
+
+
+def probe_loss(trial):
+    i = trial.inputs
+    return {"loss": trial.target("mf_loss")(fixed_model(trial), i["users"], i["items"], i["ratings"], i["lam"])}
+
+
+def probe_recommend(trial):
+    i = trial.inputs
+    return {"recommended": trial.target("recommend")(fixed_model(trial), i["user"], i["rated"], i["top"])}
+
+
+def trained(trial):
+    def fit():
+        split = data.movielens_split()  # training ratings only reach the student's code
+        model = trial.target("train_mf")(split.users_train.to(trial.device), split.items_train.to(trial.device),
+                                         split.ratings_train.to(trial.device))
+        if not isinstance(model, nn.Module):
+            raise StudentError(f"train_mf should return the trained model; it returned a {type(model).__name__}")
+        return model
+    return memo(trial, "train_mf", fit)
+
+
+def probe_trained(trial):
+    model = trained(trial)
+    split = data.movielens_split()
+    model.eval()
+    with torch.no_grad():  # held-out (user, movie) pairs; their ratings stay with the grader
+        predictions = model(split.users_test.to(trial.device), split.items_test.to(trial.device))
+    return {"predictions": predictions}
+
+
+def probe_recommendations(trial):
+    model = trained(trial)
+    split = data.movielens_split()
+    recs = []
+    for user in SAMPLE_USERS:
+        rated = split.items_train[split.users_train == user].to(trial.device)
+        recs.append(torch.as_tensor(trial.target("recommend")(model, user, rated, 10)).reshape(-1))
+    lengths = {len(r) for r in recs}
+    if lengths != {10}:
+        raise StudentError(f"recommend(model, user, rated_items, 10) should give 10 movies; it gave {sorted(lengths)}")
+    return {"recommended": torch.stack(recs)}
+
+
+# --- measured here ------------------------------------------------------------------------------
+
+def test_rmse(values, inputs):
+    truth = data.movielens_split().ratings_test.double()
+    predicted = prediction(values, "predictions", tuple(truth.shape)).clamp(1, 5)
+    return float(((predicted - truth) ** 2).mean().sqrt())
+
+
+def never_rated(values, inputs):
+    recs = values.get("recommended")
+    if recs is None or tuple(recs.shape) != (len(SAMPLE_USERS), 10):
+        return f"expected 10 movies for each of {len(SAMPLE_USERS)} users"
+    split = data.movielens_split()
+    for user, row in zip(SAMPLE_USERS, recs.tolist()):
+        rated = set(split.items_train[split.users_train == user].tolist())
+        if len(set(row)) != len(row):
+            return f"user {user}: the same movie is recommended twice ({row})"
+        if any(not 0 <= item < data.N_ITEMS for item in row):
+            return f"user {user}: {row} holds ids that are not movies (0 to {data.N_ITEMS - 1})"
+        again = sorted(set(row) & rated)
+        if again:
+            return (f"user {user} already rated movie(s) {again} in training, yet they are recommended: "
+                    "exclude rated_items (set their scores to -inf before topk)")
+    return None
+
+
+# --- what wrong answers look like ------------------------------------------------------------------
+
+def parts(i):
+    u, it = i["users"], i["items"]
+    P, Q, bu, bi = (i[k] for k in ("P", "Q", "bu", "bi"))
+    return P[u], Q[it], bu[u, 0], bi[it, 0]
+
+
+def forward_without_biases(i):
+    p, q, _, _ = parts(i)
+    return {"out": i["global_mean"] + (p * q).sum(1)}
+
+
+def forward_without_mean(i):
+    p, q, bu, bi = parts(i)
+    return {"out": bu + bi + (p * q).sum(1)}
+
+
+def loss_with(i, penalty):
+    p, q, bu, bi = parts(i)
+    error = ((i["ratings"] - (i["global_mean"] + bu + bi + (p * q).sum(1))) ** 2).sum()
+    return {"loss": error + i["lam"] * penalty(i, p, q, bu, bi)}
+
+
+def whole_tables(i, p, q, bu, bi):
+    return sum((i[k] ** 2).sum() for k in ("P", "Q", "bu", "bi"))
+
+
+def factors_only(i, p, q, bu, bi):
+    return (p ** 2).sum() + (q ** 2).sum()
+
+
+def rated_again(actual, expected, inputs, name):
+    return bool(torch.isin(actual.cpu(), inputs["rated"].cpu()).any())
+
+
+def same_set_other_order(actual, expected, inputs, name):
+    return sorted(actual.tolist()) == sorted(expected.tolist()) and not torch.equal(actual, expected)
+
+
+# --- checks ----------------------------------------------------------------------------------------
+
+EXERCISE.add(
+    Check("MatrixFactorization.__init__", "MatrixFactorization.__init__", 2,
+          "four nn.Embedding tables (n_users x k, n_items x k, n_users x 1, n_items x 1), zero biases",
+          probe_structure,
+          Match(explain={"biases_start_at_zero": "initialise the bias tables to zero (nn.init.zeros_)",
+                         "global_mean": "keep the global mean as self.global_mean"}),
+          mf_inputs, (case(0),)),
+    Check("MatrixFactorization.forward", "MatrixFactorization.forward", 3, "mu + b_u + b_i + p_u . q_i",
+          probe_forward,
+          Match(rtol=1e-5, atol=1e-6, mistakes=[
+              like("the biases b_u and b_i are missing from the prediction", forward_without_biases),
+              like("the global mean is missing from the prediction", forward_without_mean)]),
+          mf_inputs, (case(1),)),
+    Check("mf_loss", "mf_loss", 3, "sum of squared errors plus lam times the batch's squared factors and biases",
+          probe_loss,
+          Match(rtol=1e-5, atol=1e-5, mistakes=[
+              like("you regularised the whole embedding tables; regularise only the rows this batch uses "
+                   "(p_u, q_i, b_u, b_i of each rating)", lambda i: loss_with(i, whole_tables)),
+              like("the biases are not regularised: add lam * (b_u^2 + b_i^2)", lambda i: loss_with(i, factors_only)),
+              like("the regularisation is missing", lambda i: loss_with(i, lambda *a: 0.0)),
+              scaled_by(lambda i: 1 / len(i["ratings"]), "your loss is the mean over the batch; the formula is "
+                                                         "the sum over the batch's ratings")]),
+          mf_inputs, (case(2),)),
+    Check("recommend", "recommend", 2, "the top-k unrated movies by predicted rating, best first", probe_recommend,
+          Match(mistakes=[
+              Mistake("movies the user already rated are recommended: set their scores to -inf before topk",
+                      rated_again),
+              Mistake("the right movies in the wrong order: best first (torch.topk sorts them)",
+                      same_set_other_order)]),
+          mf_inputs, (case(3),)),
+    Check("test_rmse", "train_mf", 5,
+          "the model trained by your train_mf predicts the 20,000 held-out ratings (clipped to 1..5)",
+          probe_trained,
+          Threshold("held-out RMSE", test_rmse, threshold=0.93, higher_is_better=False, margin=0.015,
+                    hint="check mf_loss and forward first; predicting the global mean for everyone gives 1.12"),
+          None, (case(0),)),
+    Check("recommendations", "recommend", 1,
+          "for five users of the trained model: 10 distinct movies, none rated in training",
+          probe_recommendations, Holds(Require(never_rated)), None, (case(0),)),
+)
+
+### BEGIN HIDDEN TESTS
+EXERCISE.add(
+    EXERCISE.check("MatrixFactorization.forward").hidden_variant(
+        1, case(701, n_users=9, n_items=4, k=1, batch=1), case(702, k=8, batch=20)),
+    EXERCISE.check("mf_loss").hidden_variant(
+        2, case(703, batch=1, lam=0.5), case(704, n_users=3, n_items=11, k=6, batch=30, lam=0.02)),
+    EXERCISE.check("recommend").hidden_variant(1, case(705, n_items=20, top=5, user=0), case(706, n_items=3, top=1)),
+)
+### END HIDDEN TESTS

@@ -1,0 +1,217 @@
+"""Rubric for exercise 8: history windows, standardisation, an LSTM forecaster and its held-out RMSE on sunspots."""
+
+import torch
+from torch import nn
+
+from grader import data
+from grader.checks import MODE_HINTS, Holds, Match, Mistake, Require, Threshold, at_least, is_true, like, prediction
+from grader.probes import Spy, StudentError, describe_figure, memo
+from grader.rubric import Check, Exercise, case, randn
+
+EXERCISE = Exercise("ex08_rnn_sunspots", "An RNN on sunspots", time_limit=120)
+HISTORY = 16
+
+
+# --- inputs ----------------------------------------------------------------------------------------
+
+def series_inputs(g, length=20, history=3, n_train=None):
+    return {"series": randn(g, length, scale=10.0, shift=50.0), "history": history,
+            "n_train": n_train or int(0.8 * length)}
+
+
+def training_inputs(g, n=10, history=4):
+    return {"X": torch.randn(n, history, 1, generator=g), "y": torch.randn(n, generator=g),
+            "W": torch.randn(1, history, generator=g) * 0.3, "b": torch.randn(1, generator=g) * 0.1}
+
+
+# --- probes ----------------------------------------------------------------------------------------
+
+def probe_windows(trial):
+    i = trial.inputs
+    result = trial.target("make_windows")(i["series"], i["history"])
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        raise StudentError("make_windows should return (X, y)")
+    return {"X": result[0], "y": result[1]}
+
+
+def probe_standardize(trial):
+    i = trial.inputs
+    result = trial.target("standardize")(i["series"], i["n_train"])
+    if not isinstance(result, (tuple, list)) or len(result) != 3:
+        raise StudentError("standardize should return (z, mean, std)")
+    return dict(zip(("z", "mean", "std"), result))
+
+
+class FlatLinear(nn.Module):
+    """A stand-in forecaster with given weights, so that the training loop is checked on its own."""
+
+    def __init__(self, W, b):
+        super().__init__()
+        self.linear = nn.Linear(W.shape[1], 1)
+        with torch.no_grad():
+            self.linear.weight.copy_(W), self.linear.bias.copy_(b)
+
+    def forward(self, X):
+        return self.linear(X.flatten(1))[:, 0]
+
+
+def probe_train(trial):
+    i = trial.inputs
+    model = Spy(FlatLinear(i["W"], i["b"]).to(trial.device))
+    model.eval()
+    losses = trial.target("train_rnn")(model, i["X"], i["y"], 3, 0.05, 4, 1)
+    linear = model.inner.linear
+    return {"ran_in_training_mode": model.facts()["ran_in_training_mode"], "weight": linear.weight,
+            "bias": linear.bias, "losses": torch.as_tensor(list(losses), dtype=torch.float64)}
+
+
+def probe_structure(trial):
+    model = trial.target("SunspotRNN")()
+    if not isinstance(model, nn.Module):
+        raise StudentError(f"SunspotRNN() should be an nn.Module; it is a {type(model).__name__}")
+    kinds = [type(m) for m in model.modules()]
+    model = model.to(trial.device).eval()
+    with torch.no_grad():
+        out = model(trial.inputs["X"])
+    return {"recurrent_layers": sum(k in (nn.RNN, nn.LSTM) for k in kinds), "linear_layers": kinds.count(nn.Linear),
+            "out": out}
+
+
+def output_shape(values, inputs):
+    out, n = values.get("out"), inputs["X"].shape[0]
+    if out is None or tuple(out.shape) != (n,):
+        return f"forward should give one prediction per window, shape ({n},); got {None if out is None else tuple(out.shape)}"
+    return None
+
+
+def trained(trial):
+    """The student's standardisation, windows, model and training, on the training years only."""
+    def fit():
+        train = data.sunspots_split().train.to(trial.device)
+        z, mean, std = trial.target("standardize")(train.float(), len(train))
+        X, y = trial.target("make_windows")(z, trial.inputs["history"])
+        model = trial.target("SunspotRNN")().to(trial.device)
+        trial.target("train_rnn")(model, X, y, trial.inputs["epochs"], seed=trial.seed)
+        return model, float(mean), float(std)
+    return memo(trial, "train_rnn", fit)
+
+
+def forecasts(trial):
+    """One step ahead for each held-out year, from the actual previous years (the grader makes the windows)."""
+    model, mean, std = trained(trial)
+    split = data.sunspots_split()
+    series = torch.cat([split.train, split.test]).float().to(trial.device)
+    h, n_test = trial.inputs["history"], len(split.test)
+    z = (series - mean) / std
+    windows = torch.stack([z[t - h:t] for t in range(len(z) - n_test, len(z))]).unsqueeze(-1)
+    model.eval()
+    with torch.no_grad():
+        return model(windows) * std + mean
+
+
+def probe_trained(trial):
+    return {"predictions": forecasts(trial)}
+
+
+def probe_plot(trial):
+    split = data.sunspots_split()
+    years, series = data.sunspots()
+    fig = trial.target("plot_forecast")(years, series, split.years_test, forecasts(trial).cpu())
+    return describe_figure(fig, "plot_forecast")
+
+
+# --- measured here ------------------------------------------------------------------------------
+
+def test_rmse(values, inputs):
+    truth = data.sunspots_split().test
+    predicted = prediction(values, "predictions", tuple(truth.shape))
+    return float(((predicted - truth) ** 2).mean().sqrt())
+
+
+# --- what wrong answers look like ------------------------------------------------------------------
+
+def targets_inside_windows(i):
+    s, h = i["series"], i["history"]
+    return {"y": s[h - 1:-1]}
+
+
+def one_window_short(actual, expected, inputs, name):
+    return actual.dim() >= 1 and actual.shape[0] == expected.shape[0] - 1
+
+
+def standardized_with(i, stats_from, unbiased=True):
+    s = i["series"]
+    part = s if stats_from == "all" else s[:i["n_train"]]
+    mean, std = part.mean(), part.std(correction=1 if unbiased else 0)
+    return {"z": (s - mean) / std, "mean": mean.item(), "std": std.item()}
+
+
+def train_by_hand(i, zero_grad=True):
+    from torch.utils.data import DataLoader, TensorDataset
+
+    model = FlatLinear(i["W"], i["b"]).to(i["X"].device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
+    loader = DataLoader(TensorDataset(i["X"], i["y"]), batch_size=4, shuffle=True,
+                        generator=torch.Generator().manual_seed(1))
+    for _ in range(3):
+        for xb, yb in loader:
+            if zero_grad:
+                optimizer.zero_grad()
+            nn.functional.mse_loss(model(xb), yb).backward()
+            optimizer.step()
+    return {"weight": model.linear.weight.detach(), "bias": model.linear.bias.detach()}
+
+
+# --- checks ----------------------------------------------------------------------------------------
+
+EXERCISE.add(
+    Check("make_windows", "make_windows", 3, "X[j] = s[j:j+history] (with a feature dimension), y[j] = s[j+history]; "
+          "the first window starts at s_0, the last target is the last value", probe_windows,
+          Match(mistakes=[
+              like("each target is the last value inside its window: the target is the value right after it, "
+                   "s[j + history]", targets_inside_windows, outputs=["y"]),
+              Mistake("one window too few: the last window's target is the series' last value, so there are "
+                      "T - history windows", one_window_short)]),
+          series_inputs, (case(0), case(1, length=5, history=4))),
+    Check("standardize", "standardize", 2, "mean and unbiased std of the training values only", probe_standardize,
+          Match(mistakes=[
+              like("the statistics include the held-out values: compute mean and std on series[:n_train] only, "
+                   "or the test years leak into training", lambda i: standardized_with(i, "all")),
+              like("use the unbiased standard deviation (torch.std's default, dividing by n - 1)",
+                   lambda i: standardized_with(i, "train", unbiased=False))]),
+          series_inputs, (case(2),)),
+    Check("SunspotRNN", "SunspotRNN", 2, "an nn.LSTM or nn.RNN with an nn.Linear read-out; one prediction per window",
+          probe_structure,
+          Holds(at_least("recurrent_layers", 1, "nn.LSTM or nn.RNN layer(s)"),
+                at_least("linear_layers", 1, "nn.Linear read-out(s)"), Require(output_shape)),
+          training_inputs, (case(3, n=4, history=HISTORY),)),
+    Check("train_rnn", "train_rnn", 2, "Adam on the MSE over seeded shuffled mini-batches: zero_grad, forward, "
+          "loss, backward, step",
+          probe_train,
+          Match(rtol=1e-4, atol=1e-6, explain=MODE_HINTS, mistakes=[
+              like("the gradients were never zeroed: call optimizer.zero_grad() before each backward()",
+                   lambda i: train_by_hand(i, zero_grad=False), outputs=["weight", "bias"])]),
+          training_inputs, (case(4),)),
+    Check("test_rmse", "train_rnn", 5,
+          "your model, trained by your code on the training years, forecasts the 62 held-out years one step ahead",
+          probe_trained,
+          Threshold("held-out RMSE", test_rmse, threshold=25.0, higher_is_better=False, margin=3.0, digits=2,
+                    hint="persistence (next year = this year) scores 33.3; check standardize, make_windows and "
+                         "train_rnn first"),
+          lambda g, epochs=80: {"history": HISTORY, "epochs": epochs}, (case(0),)),
+    Check("plot_forecast", "plot_forecast", 1, "the series and the forecasts as labelled lines with a legend",
+          probe_plot,
+          Holds(at_least("figure/lines", 2, "lines (the observed series and the forecasts)"),
+                is_true("figure/labelled", "label both axes (ax.set_xlabel('year'), ax.set_ylabel(...))"),
+                is_true("figure/legend", "add a legend (label=... on each line, then ax.legend())")),
+          lambda g: {"history": HISTORY, "epochs": 80}, (case(0),)),
+)
+
+### BEGIN HIDDEN TESTS
+EXERCISE.add(
+    EXERCISE.check("make_windows").hidden_variant(2, case(801, length=2, history=1), case(802, length=40, history=12)),
+    EXERCISE.check("standardize").hidden_variant(1, case(803, length=50, n_train=7)),
+    EXERCISE.check("SunspotRNN").hidden_variant(1, case(804, n=1, history=3), case(805, n=9, history=20)),
+    EXERCISE.check("train_rnn").hidden_variant(1, case(806, n=25, history=2)),
+)
+### END HIDDEN TESTS

@@ -1,0 +1,108 @@
+"""The data module: offline sources, seeded splits that never overlap, and clear errors when a source is missing."""
+
+import io
+import zipfile
+
+import pytest
+import torch
+
+from grader import data
+
+
+def test_mnist_subset_is_split_4000_1000_the_same_way_every_time():
+    first, second = data.mnist_split(), data.mnist_split()
+    assert first.X_train.shape == (4000, 1, 28, 28) and first.X_test.shape == (1000, 1, 28, 28)
+    assert first.X_train.dtype == torch.float32 and 0 <= first.X_train.min() and first.X_train.max() <= 1
+    assert torch.equal(first.y_test, second.y_test) and torch.equal(first.X_train, second.X_train)
+    assert sorted(first.y_test.unique().tolist()) == list(range(10))
+    images, labels = data.mnist()
+    assert images.shape == (5000, 1, 28, 28) and torch.bincount(labels).tolist() == [500] * 10
+
+
+def test_iris_and_sunspots_splits():
+    split = data.iris_split()
+    assert split.X_train.shape == (100, 4) and split.X_test.shape == (50, 4)
+    assert set(split.y_train.tolist()) == {0, 1, 2}
+    series = data.sunspots_split()
+    years, activity = data.sunspots()
+    assert len(years) == 309 and years[0] == 1700 and years[-1] == 2008
+    assert len(series.test) == 62 and series.years_test[0] == 1947
+    assert torch.equal(torch.cat([series.train, series.test]), activity)
+
+
+def test_movielens_split_is_seeded_and_disjoint():
+    split = data.movielens_split()
+    assert len(split.ratings_train) == 80_000 and len(split.ratings_test) == 20_000
+    users, items, ratings = data.movielens()
+    assert users.max() == data.N_USERS - 1 and items.max() == data.N_ITEMS - 1 and users.min() == items.min() == 0
+    assert set(ratings.unique().tolist()) == {1.0, 2.0, 3.0, 4.0, 5.0}
+    train = set(zip(split.users_train.tolist(), split.items_train.tolist()))
+    test = set(zip(split.users_test.tolist(), split.items_test.tolist()))
+    assert len(train) == 80_000 and len(test) == 20_000 and not train & test
+    assert torch.equal(data.movielens_split().ratings_test, split.ratings_test)
+
+
+def grouplens_zip(path):
+    """A zip laid out like GroupLens' ml-100k.zip, holding the same ratings as u.data (shuffled rows)."""
+    users, items, ratings = data.movielens()
+    order = torch.randperm(len(ratings), generator=torch.Generator().manual_seed(1))
+    rows = "".join(f"{users[k] + 1}\t{items[k] + 1}\t{int(ratings[k])}\t881250949\n" for k in order.tolist())
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("ml-100k/u.data", rows)
+    return path
+
+
+def test_a_grouplens_zip_given_by_path_gives_the_same_rows(tmp_path, monkeypatch):
+    path = grouplens_zip(tmp_path / "ml-100k.zip")
+    from_zip = data.movielens(path=path)
+    for a, b in zip(from_zip, data.movielens()):
+        assert torch.equal(a, b)
+    monkeypatch.setenv(data.MOVIELENS_ENV, str(path))
+    data._movielens.cache_clear()
+    assert torch.equal(data.movielens()[2], from_zip[2])
+
+
+def test_no_source_says_what_was_tried_and_how_to_provide_the_data(tmp_path, monkeypatch):
+    monkeypatch.setenv(data.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.delenv(data.MOVIELENS_ENV, raising=False)
+    monkeypatch.setattr(data, "_recbole_file", lambda: None)
+    data._movielens.cache_clear()
+    with pytest.raises(data.DataUnavailable) as error:
+        data.movielens(download=False)
+    message = str(error.value)
+    assert str(tmp_path / "cache" / "ml-100k.zip") in message and "RecBole" in message
+    assert "pip install --no-deps recbole==1.2.1" in message and data.MOVIELENS_ENV in message
+    with pytest.raises(data.DataUnavailable, match="is not a file"):
+        data.movielens(path=tmp_path / "missing.zip")
+    data._movielens.cache_clear()
+
+
+def test_a_download_that_fails_its_checksum_is_not_kept(tmp_path, monkeypatch):
+    monkeypatch.setenv(data.CACHE_ENV, str(tmp_path / "cache"))
+
+    class Response(io.BytesIO):
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr("urllib.request.urlopen", lambda url, timeout: Response(b"not the real zip"))
+    with pytest.raises(data.DataUnavailable, match="did not match its MD5"):
+        data.download_movielens()
+    assert not (tmp_path / "cache" / "ml-100k.zip").exists()
+
+
+def test_a_file_that_is_not_movielens_is_refused(tmp_path):
+    bad = tmp_path / "u.data"
+    bad.write_text("1\t2\t3\t4\n")
+    with pytest.raises(data.DataUnavailable, match="holds 1 rows"):
+        data.movielens(path=bad)
+
+
+def test_simulated_heteroscedastic_data_is_seeded_and_noisier_at_large_x():
+    x, y = data.heteroscedastic(4000, seed=3)
+    assert x.shape == y.shape == (4000, 1) and torch.equal(data.heteroscedastic(4000, seed=3)[1], y)
+    residual = (y - data.true_mean(x))[:, 0]
+    low, high = residual[x[:, 0] < 0.3].std(), residual[x[:, 0] > 0.7].std()
+    assert high > 2 * low
