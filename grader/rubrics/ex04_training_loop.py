@@ -5,7 +5,7 @@ from torch import nn
 
 from grader import data
 from grader.checks import MODE_HINTS, Holds, Match, Threshold, at_least, is_true, like, prediction
-from grader.probes import Spy, StudentError, describe_figure, memo
+from grader.probes import Spy, StudentError, describe_figure, memo, outputs_named
 from grader.rubric import Check, Exercise, case
 
 EXERCISE = Exercise("ex04_training_loop", "The training loop and an MLP", time_limit=120)
@@ -97,12 +97,11 @@ def probe_evaluate(trial):
     i = trial.inputs
     model = Spy(linear_model(i, dropout=True))
     model.train()  # evaluate must switch dropout off itself
-    result = trial.target("evaluate")(model, fixed_loader(i), nn.CrossEntropyLoss())
-    if not isinstance(result, (tuple, list)) or len(result) != 2:
-        raise StudentError(f"evaluate should return (mean_loss, accuracy); it returned {type(result).__name__}")
+    result = outputs_named(trial.target("evaluate")(model, fixed_loader(i), nn.CrossEntropyLoss()),
+                           ("mean_loss", "accuracy"), "evaluate")
     facts = model.facts()
     return {"ran_in_eval_mode": facts["ran_in_eval_mode"], "ran_without_autograd": facts["ran_without_autograd"],
-            "mean_loss": result[0], "accuracy": result[1]}
+            **result}
 
 
 LAYER_CODES = {nn.Linear: 1, nn.ReLU: 2, nn.Dropout: 3}
@@ -149,10 +148,9 @@ def trained_iris(trial):
 
 
 def probe_fit_iris(trial):
-    result = trained_iris(trial)
-    if not isinstance(result, (tuple, list)) or len(result) != 2 or not isinstance(result[0], nn.Module):
-        raise StudentError("fit_iris should return (model, losses)")
-    model, losses = result
+    model, losses = outputs_named(trained_iris(trial), ("model", "losses"), "fit_iris").values()
+    if not isinstance(model, nn.Module):
+        raise StudentError(f"fit_iris should return (model, losses); its model is a {type(model).__name__}")
     model.eval()
     with torch.no_grad():  # held-out features only: their labels stay with the grader
         logits = model(data.iris_split().X_test.to(trial.device))

@@ -7,7 +7,7 @@ from torch import nn
 
 from grader import data
 from grader.checks import GradcheckConsistent, Holds, Match, Require, Threshold, at_least, is_true, like, prediction, scaled_by
-from grader.probes import Backward, Call, SelfGradcheck, StudentError, describe_figure, memo
+from grader.probes import Backward, Call, SelfGradcheck, StudentError, describe_figure, memo, outputs_named
 from grader.rubric import Check, Exercise, case, randn
 
 EXERCISE = Exercise("ex05_heteroscedastic", "Heteroscedastic regression", time_limit=120)
@@ -67,9 +67,7 @@ def student_net(trial, hidden=None):
 
 
 def two_outputs(result, owner):
-    if not isinstance(result, (tuple, list)) or len(result) != 2:
-        raise StudentError(f"{owner} should return (mu, logvar); it returned a {type(result).__name__}")
-    return result
+    return outputs_named(result, ("mu", "logvar"), owner).values()
 
 
 def probe_structure(trial):

@@ -5,7 +5,7 @@ from torch import nn
 
 from grader import data
 from grader.checks import MODE_HINTS, Holds, Match, Mistake, Require, Threshold, at_least, is_true, like, prediction
-from grader.probes import Spy, StudentError, describe_figure, memo
+from grader.probes import Spy, StudentError, describe_figure, memo, outputs_named
 from grader.rubric import Check, Exercise, case, randn
 
 EXERCISE = Exercise("ex08_rnn_sunspots", "An RNN on sunspots", time_limit=120)
@@ -28,18 +28,12 @@ def training_inputs(g, n=10, history=4):
 
 def probe_windows(trial):
     i = trial.inputs
-    result = trial.target("make_windows")(i["series"], i["history"])
-    if not isinstance(result, (tuple, list)) or len(result) != 2:
-        raise StudentError("make_windows should return (X, y)")
-    return {"X": result[0], "y": result[1]}
+    return outputs_named(trial.target("make_windows")(i["series"], i["history"]), ("X", "y"), "make_windows")
 
 
 def probe_standardize(trial):
     i = trial.inputs
-    result = trial.target("standardize")(i["series"], i["n_train"])
-    if not isinstance(result, (tuple, list)) or len(result) != 3:
-        raise StudentError("standardize should return (z, mean, std)")
-    return dict(zip(("z", "mean", "std"), result))
+    return outputs_named(trial.target("standardize")(i["series"], i["n_train"]), ("z", "mean", "std"), "standardize")
 
 
 class FlatLinear(nn.Module):
