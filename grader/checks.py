@@ -226,15 +226,28 @@ class GradcheckConsistent:
         return None
 
     def verdict(self, actual: Outcome, expected: None, inputs: dict, device: torch.device) -> Verdict:
-        shape = actual.values.get("out_shape")
+        return self._agree(actual, actual, inputs, "finite differences of your forward")
+
+    def anchored(self, actual: Outcome, reference: dict, inputs: dict) -> Verdict:
+        """The class grader's second test: the student's backward against finite differences of the reference.
+
+        Both Jacobians that ``verdict`` compares come from the student's process, which could report
+        any pair that agrees; the reference's finite differences are computed by the grader.
+        """
+        return self._agree(actual, Outcome(values=reference), inputs,
+                           "finite differences of the correct forward (computed by the grader; a forward that "
+                           "differs from the reference's cannot pass this check)")
+
+    def _agree(self, analytic: Outcome, numeric: Outcome, inputs: dict, source: str) -> Verdict:
+        shape = analytic.values.get("out_shape")
         if shape is None or shape.tensor is None:
             return Verdict(False, "the gradient check produced no Jacobian")
         out_shape = tuple(int(s) for s in shape.tensor.tolist())
         for name in self.args:
-            an, nu = actual.values.get(f"analytic/{name}"), actual.values.get(f"numeric/{name}")
+            an, nu = analytic.values.get(f"analytic/{name}"), numeric.values.get(f"numeric/{name}")
             if an is None or nu is None or an.tensor is None or nu.tensor is None:
                 return Verdict(False, f"the gradient check produced no Jacobian for `{name}`")
-            a, n = an.tensor.double(), nu.tensor.double()
+            a, n = an.tensor.double().cpu(), nu.tensor.double().cpu()
             if a.shape != n.shape:
                 return Verdict(False, f"the Jacobians for `{name}` have different shapes")
             bad = (a - n).abs() > self.atol + self.rtol * n.abs()
@@ -246,8 +259,8 @@ class GradcheckConsistent:
                 in_idx = tuple(int(i) for i in torch.unravel_index(torch.tensor(k), inputs[name].shape)) \
                     if inputs[name].dim() else ()
                 return Verdict(False, (
-                    f"gradcheck failed for `{name}`: your backward disagrees with finite differences of your "
-                    f"forward in {int(bad.sum())} of {bad.numel()} Jacobian entries "
+                    f"gradcheck failed for `{name}`: your backward disagrees with {source} "
+                    f"in {int(bad.sum())} of {bad.numel()} Jacobian entries "
                     f"(allowed: atol {self.atol:g} + rtol {self.rtol:g} * |numeric|).\n"
                     f"Worst: d out{list(out_idx)} / d {name}{list(in_idx)}: backward gives {a[j, k].item():.6g}, "
                     f"finite differences give {n[j, k].item():.6g}."))
@@ -409,17 +422,24 @@ def describe_inputs(inputs: dict, case: Case) -> str:
 
 
 def judge_check(exercise: str, check: Check, outcomes: Sequence[Outcome],
-                expected: Sequence[dict | None], device: str | torch.device) -> CheckResult:
-    """Score one check from the outcomes of its cases: full points when every case passes."""
+                expected: Sequence[dict | None], device: str | torch.device,
+                anchors: Sequence[dict] | None = None) -> CheckResult:
+    """Score one check from the outcomes of its cases: full points when every case passes.
+
+    ``anchors``, for a self-consistency check in the class grader, are the reference's values
+    per case: the outcome must also agree with them (``GradcheckConsistent.anchored``).
+    """
     device = torch.device(device)
     status, failures, details = "passed", [], []
-    for case, outcome, want in zip(check.cases, outcomes, expected):
+    for index, (case, outcome, want) in enumerate(zip(check.cases, outcomes, expected)):
         if outcome.status == "not_implemented":
             status, failures = "not_implemented", [outcome.message]
             break
         inputs = check.make_inputs(case, device)
         if outcome.status == "ok":
             verdict = check.judge.verdict(outcome, want, inputs, device)
+            if verdict.passed and anchors is not None:
+                verdict = check.judge.anchored(outcome, anchors[index], inputs)
             if verdict.passed:
                 details.append(verdict.message)
                 continue

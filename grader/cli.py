@@ -53,7 +53,7 @@ def cmd_grade(args) -> int:
 
     return grade_class(
         course=_course(args), submissions=Path(args.submissions), out=Path(args.out), device=args.device,
-        only=args.only, jobs=args.jobs, time_limit=args.time_limit)
+        only=args.only, jobs=args.jobs, time_limit=args.time_limit, force=args.force, memory_limit=args.memory_limit)
 
 
 def cmd_calibrate(args) -> int:
@@ -96,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="students graded at once (default: the number of CPU cores)")
     grade.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
                        help="wall-clock limit per student and exercise (default: each exercise's own, from its rubric)")
+    grade.add_argument("--memory-limit", type=float, default=None, metavar="GIB",
+                       help="memory per student and exercise, in GiB (default: 4)")
+    grade.add_argument("--force", action="store_true",
+                       help="grade every student again, even those an earlier run of this command finished")
     grade.set_defaults(run=cmd_grade)
 
     calibrate = sub.add_parser("calibrate", help="run the reference's training checks over several seeds and record "

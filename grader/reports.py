@@ -20,7 +20,7 @@ class ExerciseResult:
 
     exercise: str
     title: str
-    status: str  # graded, missing, import_error, timeout, crashed, grader_failure
+    status: str  # graded, missing, import_error, timeout, memory, crashed, tamper, grader_failure
     message: str
     checks: list[CheckResult]
     output: str = ""
@@ -42,6 +42,7 @@ class StudentResult:
     seconds: float = 0.0
     device: str = "cpu"
     grader_version: str = ""
+    provenance: dict = field(default_factory=dict)  # what was graded, how: files' sha256, grader, seeds, limits
 
     @property
     def points(self) -> float:
@@ -164,3 +165,29 @@ def save_student(out: Path, result: StudentResult) -> None:
     save_figures(folder / FIGURES, [c for ex in result.exercises for c in ex.checks])
     atomic_write(folder / "feedback.md", feedback_markdown(result))
     atomic_write(folder / "results.json", gradescope_json(result))
+    atomic_write(folder / RECORD, record_json(result))  # last: its presence means this student is finished
+
+
+RECORD = "record.json"
+
+
+def record_json(result: StudentResult) -> str:
+    """Everything needed to rebuild the gradebook without grading again (figures stay in their files)."""
+    exercises = [{**{k: v for k, v in vars(e).items() if k != "checks"},
+                  "checks": [{k: v for k, v in vars(c).items() if k not in ("figure", "points")} for c in e.checks]}
+                 for e in result.exercises]
+    return json.dumps({"student": result.student, "seconds": result.seconds, "device": result.device,
+                       "grader_version": result.grader_version, "provenance": result.provenance,
+                       "points": result.points, "max_points": result.max_points, "exercises": exercises}, indent=1) + "\n"
+
+
+def load_record(path: Path) -> StudentResult | None:
+    """A finished student's result from an earlier run, or None when the record is missing or unreadable."""
+    try:
+        data = json.loads(path.read_text())
+        exercises = [ExerciseResult(**{**e, "checks": [CheckResult(**c) for c in e["checks"]]})
+                     for e in data["exercises"]]
+        return StudentResult(data["student"], exercises, data["seconds"], data["device"], data["grader_version"],
+                             data["provenance"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

@@ -1,14 +1,33 @@
-"""Running student code in a child process: its own session, a fresh folder, a clean environment and limits.
+"""Running student code: a child in its own namespaces, under a uid of its own, within limits; plain data back.
 
-The child gets a working folder holding a copy of the submission's files, an environment with
-nothing of the grader's, a wall-clock limit (on expiry its whole process group is killed, as is
-anything it left running), a cap on file sizes and no core dumps; its output is kept to a bounded
-size. Stronger isolation (namespaces, another uid, memory limits) belongs here too.
+Each run starts ``python -m grader.sandbox jail SPEC``, trusted code that, before any student
+code exists in the process:
+
+- enters new mount, network, pid, IPC and UTS namespaces (a user namespace too when the grader
+  is not root), so the child has no network and cannot see or signal the grader's processes;
+- builds a root of its own: the system and Python folders read-only, the grader package without
+  its example class, an empty size-capped ``/submission`` holding a copy of the submission, and its own
+  ``/tmp`` and ``/dev/shm``; ``reference/``, the submissions, the grader's outputs and the raw
+  data sets are not in it;
+- joins a memory and pids cgroup when the machine has them, sets rlimits (CPU time, address
+  space, processes, file size, open files, no core dumps), takes a uid of its own and
+  ``no_new_privs``, then runs the worker as process 1 of its pid namespace.
+
+When process 1 ends, or the jail's parent (this grader) dies or kills it, the kernel kills every
+process in the namespace, ``setsid`` or not. Results come back over a pipe as framed plain data
+(safetensors), read here with size caps and a strict order; the child's output is kept to its
+first and last bytes. Where a layer is missing (no namespaces, no cgroups) grading goes on with
+the rest and ``Isolation.missing`` says what was lost.
 """
 
 from __future__ import annotations
 
+import ctypes
+import json
 import os
+import re
+import resource
+import select
 import shutil
 import signal
 import subprocess
@@ -16,51 +35,171 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import grader
 
-MAX_FILE_BYTES = 256 * 1024 * 1024
-MAX_COPIED_BYTES = 1024 * 1024
-_LIVE: set[int] = set()  # process groups of children still running
+GiB = 1024 ** 3
+MiB = 1024 ** 2
+MAX_COPIED_BYTES = 1 * MiB  # a submitted file larger than this is not copied into the sandbox
+WORK = "/submission"  # the child's working folder: a copy of the submission on a size-capped tmpfs
+PACK_INSIDE = "/data/course.safetensors"  # where the child finds the grader's data pack
+BASE_UID = 2_100_000_000  # children run as BASE_UID + slot: no real account, one uid per concurrent child
+_LIVE: set[int] = set()  # pids of jails still running
 _LIVE_LOCK = threading.Lock()
 
 
 @dataclass
 class Limits:
+    """What one child may use. ``cpu_seconds`` defaults to the wall limit times the threads, plus slack."""
+
     wall_seconds: float
-    output_bytes: int = 20_000
-    payload_bytes: int = 64 * 1024 * 1024
     threads: int = 1
+    memory_bytes: int = 4 * GiB
+    processes: int = 64  # tasks (processes and threads) of the child's uid / cgroup
+    file_bytes: int = 256 * MiB
+    open_files: int = 512
+    scratch_bytes: int = 512 * MiB  # each of /work, /tmp, /dev/shm (tmpfs, counted as memory)
+    output_bytes: int = 20_000
+    payload_bytes: int = 64 * MiB  # one check's results
+    cpu_seconds: float | None = None
+
+    @property
+    def cpu(self) -> int:
+        return int(self.cpu_seconds or self.wall_seconds * max(1, self.threads) * 1.5 + 10)
+
+    def record(self) -> dict:
+        return {**asdict(self), "cpu_seconds": self.cpu}
 
 
 @dataclass
 class ChildRun:
-    """How a child process ended, and what it printed (truncated to the limit)."""
+    """How a child ended: exit code or signal, timeout, memory exhaustion, tampering, what it printed."""
 
     returncode: int | None
     timed_out: bool
     seconds: float
     output: str
+    frames: dict[str, bytes] = field(default_factory=dict)
+    tampered: str = ""  # why the results channel was rejected, when it was
+    out_of_memory: bool = False
+    cpu_exceeded: bool = False
 
 
-def limit_prefix() -> list[str]:
-    """``prlimit`` (util-linux) for no core dumps and a file-size cap, when it is installed."""
-    tool = shutil.which("prlimit")
-    if tool is None:
-        return []
-    return [tool, "--core=0:0", f"--fsize={MAX_FILE_BYTES}:{MAX_FILE_BYTES}", "--"]
+# --- what this machine provides ----------------------------------------------------------------
 
 
-def missing_layers() -> list[str]:
-    """The isolation layers this machine cannot provide (said once per grading run)."""
-    return [] if shutil.which("prlimit") else ["prlimit (util-linux): no core-dump or file-size limits"]
+@dataclass(frozen=True)
+class Isolation:
+    namespaces: bool = False  # mount, net, pid, ipc, uts
+    user_namespace: bool = False  # entered as an unprivileged user
+    own_uid: bool = False  # root: each child runs as a uid of its own
+    cgroups: tuple[str, ...] = ()  # parent folders for per-child cgroups, e.g. the memory and pids hierarchies
+
+    def missing(self) -> list[str]:
+        lost = []
+        if not self.namespaces:
+            lost.append("namespaces (no unshare permission): the child can see the file system and the network, "
+                        "and a process it detaches can outlive the time limit")
+        if not self.own_uid:
+            lost.append("a uid per child (the grader is not root): no process-count limit")
+        if not any("memory" in c for c in self.cgroups):
+            lost.append("a memory cgroup: memory is limited by the data segment's size only")
+        if not any("pids" in c for c in self.cgroups):
+            lost.append("a pids cgroup: processes are limited per uid only")
+        return lost
+
+    def describe(self) -> str:
+        parts = []
+        if self.namespaces:
+            parts.append("namespaces (mount, net, pid" + (", user" if self.user_namespace else "") + ")")
+        if self.own_uid:
+            parts.append("a uid per child")
+        parts += [f"{Path(c).parts[4]} cgroup" for c in self.cgroups]
+        return ", ".join(parts) or "process groups and rlimits only"
 
 
-def _kill_group(pgid: int) -> None:
+def _own_cgroup_parents() -> tuple[str, ...]:
+    """Folders where this process may create child cgroups (v1 memory/pids, or a v2 group with both)."""
     try:
-        os.killpg(pgid, signal.SIGKILL)
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return ()
+    found = []
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        for name in ("memory", "pids"):
+            if name in controllers.split(","):
+                folder = Path("/sys/fs/cgroup") / name / path.lstrip("/")
+                if _can_create_in(folder, f"{name}.max" if name == "pids" else "memory.limit_in_bytes"):
+                    found.append(str(folder))
+    return tuple(found)
+
+
+def _can_create_in(folder: Path, control: str) -> bool:
+    probe = folder / f"grader-probe-{os.getpid()}"
+    try:
+        probe.mkdir()
+    except OSError:
+        return False
+    try:
+        return (probe / control).exists() and os.access(probe / control, os.W_OK)
+    finally:
+        try:
+            probe.rmdir()
+        except OSError:
+            pass
+
+
+@lru_cache(maxsize=1)
+def detect() -> Isolation:
+    """Try each layer once: a jail that only runs ``true``-like Python tells whether namespaces work here."""
+    if os.environ.get("GRADER_ISOLATION") == "process" or not sys.platform.startswith("linux"):
+        return Isolation()
+    root = os.geteuid() == 0
+    cgroups = _own_cgroup_parents() if root else ()
+    for candidate in (Isolation(True, not root, root, cgroups), Isolation(True, True, False, ()),
+                      Isolation(False, False, root, cgroups)):
+        if candidate.user_namespace and root:
+            continue
+        with Sandbox([], "probe", isolation=candidate) as box:
+            run = box.run([sys.executable, "-I", "-c", "import os; os.write(3, b'importing 0\\n')"],
+                          Limits(wall_seconds=20), slot=0)
+        if run.returncode == 0 and "importing" in run.frames:
+            return candidate
+    return Isolation(cgroups=())
+
+
+# --- the parent side ----------------------------------------------------------------------------
+
+TEMP_PREFIX = "grader-"  # every temporary folder of a run: grader-<pid of the grader>-...
+
+
+def sweep_stale() -> int:
+    """Remove the temporary folders of grader runs that were killed (their process is gone); returns how many."""
+    swept = 0
+    for path in Path(tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*-*"):
+        match = re.match(rf"{TEMP_PREFIX}(\d+)-", path.name)
+        if not match or not path.is_dir() or path.stat().st_uid != os.geteuid():
+            continue
+        try:
+            os.kill(int(match.group(1)), 0)
+            continue  # that grader is still running
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        swept += 1
+    return swept
+
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)  # the jail leads its own session; without namespaces its group is all there is
     except (ProcessLookupError, PermissionError):
         pass
 
@@ -68,35 +207,135 @@ def _kill_group(pgid: int) -> None:
 def stop_all() -> None:
     """Kill every child still running (on Ctrl-C: the grading threads then see them end)."""
     with _LIVE_LOCK:
-        groups = list(_LIVE)
-    for pgid in groups:
-        _kill_group(pgid)
+        pids = list(_LIVE)
+    for pid in pids:
+        _kill(pid)
 
 
-def _tail(path: Path, limit: int) -> str:
-    size = path.stat().st_size
-    with path.open("rb") as f:
-        if size <= limit:
-            return f.read().decode(errors="replace")
-        head = f.read(limit // 2).decode(errors="replace")
-        f.seek(size - limit // 2)
-        tail = f.read().decode(errors="replace")
-    return f"{head}\n[... {size - limit} bytes of output cut ...]\n{tail}"
+class OutputTail:
+    """A child's stdout and stderr: the first and the last ``limit / 2`` bytes, and how much there was."""
+
+    def __init__(self, limit: int):
+        self.half, self.head, self.tail, self.total = limit // 2, bytearray(), bytearray(), 0
+
+    def feed(self, data: bytes) -> None:
+        self.total += len(data)
+        room = self.half - len(self.head)
+        if room > 0:
+            self.head += data[:room]
+            data = data[room:]
+        self.tail += data
+        del self.tail[:-self.half]
+
+    def text(self) -> str:
+        cut = self.total - len(self.head) - len(self.tail)
+        middle = f"\n[... {cut} bytes of output cut ...]\n" if cut > 0 else ""
+        text = self.head.decode(errors="replace") + middle + self.tail.decode(errors="replace")
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        return CONTROL.sub("\ufffd", text)  # no terminal escapes or NUL bytes reach the feedback
+
+
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+FRAME = re.compile(rb"^([a-z_]{1,20})(?:-(\d{3}))? (\d{1,10})\n")
+
+
+class Channel:
+    """Frames ``NAME[-NNN] LENGTH\\n`` + bytes from the worker, accepted only in the order the worker sends them.
+
+    ``importing``, then ``import_error`` or ``start-000``, ``check-000``, ``start-001``, ... and ``done``.
+    Anything else (a repeated, skipped or unknown frame, a frame over the cap) closes the channel:
+    what came before it stands and the run counts as tampered with.
+    """
+
+    def __init__(self, max_frame: int, max_total: int):
+        self.max_frame, self.max_total = max_frame, max_total
+        self.buffer, self.frames, self.total, self.error = bytearray(), {}, 0, ""
+        self.next_index, self.state = 0, "start"
+
+    def feed(self, data: bytes) -> None:
+        if self.error:
+            return
+        self.total += len(data)
+        if self.total > self.max_total:
+            self.error = f"the child sent more than {self.max_total} bytes of results"
+            return
+        self.buffer += data
+        while not self.error:
+            match = FRAME.match(self.buffer[:64])
+            if match is None:
+                if len(self.buffer) >= 64 or b"\n" in self.buffer[:64]:
+                    self.error = "the child sent something that is not a result frame"
+                return
+            name, index, size = match.group(1).decode(), match.group(2), int(match.group(3))
+            if size > self.max_frame:
+                self.error = f"a result frame of {size} bytes is over the cap of {self.max_frame}"
+                return
+            if len(self.buffer) < match.end() + size:
+                return
+            body = bytes(self.buffer[match.end():match.end() + size])
+            del self.buffer[:match.end() + size]
+            self._accept(name, None if index is None else int(index), body)
+
+    def _accept(self, name: str, index: int | None, body: bytes) -> None:
+        expected = {"start": {"importing"}, "imported": {"import_error", "start", "done"},
+                    "running": {"check"}, "checked": {"start", "done"}}.get(self.state, set())
+        if name not in expected or (name in ("start", "check")) != (index is not None) \
+                or (index is not None and index != self.next_index):
+            self.error = f"unexpected result frame {name!r}" + (f" #{index}" if index is not None else "")
+            return
+        key = f"{name}-{index:03d}" if index is not None else name
+        self.frames[key] = body
+        if name == "check":
+            self.next_index += 1
+        self.state = {"importing": "imported", "import_error": "closed", "start": "running",
+                      "check": "checked", "done": "closed"}[name]
+
+
+def _cgroup_stats(folders: list[Path]) -> bool:
+    """Whether a memory cgroup among ``folders`` hit its limit (an OOM kill, or allocations refused)."""
+    for folder in folders:
+        try:
+            if (folder / "memory.oom_control").exists():
+                text = (folder / "memory.oom_control").read_text()
+                kills = re.search(r"oom_kill (\d+)", text)
+                if kills and int(kills.group(1)) > 0:
+                    return True
+            elif (folder / "memory.events").exists():
+                kills = re.search(r"oom_kill (\d+)", (folder / "memory.events").read_text())
+                if kills and int(kills.group(1)) > 0:
+                    return True
+        except (OSError, ValueError):
+            pass
+    return False
+
+
+@lru_cache(maxsize=1)
+def _hidden_data() -> tuple[str, ...]:
+    """Raw data sets that hold held-out answers: the child gets its data from a pack the grader wrote."""
+    from . import data
+
+    return tuple(str(p) for p in data.raw_sources())
 
 
 class Sandbox:
-    """A scratch folder for one child run; ``run`` starts the child there and waits, within limits."""
+    """A scratch folder for one child run (deleted afterwards); ``run`` starts the jail there and waits."""
 
-    def __init__(self, files: list[Path], label: str = ""):
+    def __init__(self, files: list[Path], label: str = "", hide: list[Path] = (), isolation: Isolation | None = None,
+                 data_pack: Path | None = None, device: str = "cpu"):
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in label)[:60]
-        self.root = Path(tempfile.mkdtemp(prefix=f"grader-{safe}-"))
-        self.work = self.root / "work"
-        self.out = self.root / "out"
-        self.work.mkdir()
-        self.out.mkdir()
+        self.root = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-{safe}-"))
+        self.submission = self.root / "submission"
+        self.mount_point = self.root / "root"
+        self.results = self.root / "results"  # written by the grader only, from the channel
+        for folder in (self.submission, self.mount_point, self.results):
+            folder.mkdir()
         for path in files:
             if path.is_file() and path.stat().st_size <= MAX_COPIED_BYTES:
-                shutil.copyfile(path, self.work / path.name)
+                shutil.copyfile(path, self.submission / path.name)
+        self.isolation = isolation if isolation is not None else detect()
+        self.hide = [str(Path(p).resolve()) for p in hide]
+        self.cgroups: list[Path] = []
+        self.data_pack, self.device = data_pack, device
 
     def __enter__(self) -> "Sandbox":
         return self
@@ -104,44 +343,334 @@ class Sandbox:
     def __exit__(self, *exc) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
 
+    @property
+    def work(self) -> Path:
+        """Where the submission's files are, as the child sees them."""
+        return Path(WORK) if self.isolation.namespaces else self.submission
+
     def environment(self, limits: Limits) -> dict[str, str]:
         threads = str(limits.threads)
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(self.work), "TMPDIR": str(self.work), "LANG": "C.UTF-8",
-               "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": threads,
-               "MKL_NUM_THREADS": threads, "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(self.work),
+        home = str(self.work)
+        env = {"PATH": "/usr/bin:/bin", "HOME": home, "TMPDIR": "/tmp" if self.isolation.namespaces else home,
+               "LANG": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
+               "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "MPLBACKEND": "Agg", "MPLCONFIGDIR": home,
                # idle OpenMP threads sleep instead of spinning: on a busy machine spinning makes training crawl
                "OMP_WAIT_POLICY": "PASSIVE"}
-        for name in ("CUDA_VISIBLE_DEVICES", "COURSE_DATA_DIR", "COURSE_MOVIELENS"):  # the device, where data are
-            if name in os.environ:
-                env[name] = os.environ[name]
+        if "CUDA_VISIBLE_DEVICES" in os.environ:
+            env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
+        if self.data_pack is not None:
+            env["COURSE_DATA_PACK"] = PACK_INSIDE if self.isolation.namespaces else str(self.data_pack)
         return env
 
-    def run_python(self, module_args: list[str], limits: Limits) -> ChildRun:
-        """Run ``python -m grader.<module_args...>`` in isolated mode (no student file can shadow a package)."""
-        package_parent = str(Path(grader.__file__).resolve().parent.parent)
-        bootstrap = (f"import sys; sys.path.insert(0, {package_parent!r}); import runpy; "
-                     f"sys.argv = sys.argv[1:]; runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)")
-        argv = [*limit_prefix(), sys.executable, "-I", "-c", bootstrap, *module_args]
-        log = self.root / "output.txt"
-        start = time.monotonic()
-        with log.open("wb") as sink:
-            child = subprocess.Popen(argv, cwd=self.work, env=self.environment(limits), stdin=subprocess.DEVNULL,
-                                     stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
-            timed_out = False
-            with _LIVE_LOCK:
-                _LIVE.add(child.pid)
+    def _spec(self, argv: list[str], limits: Limits, slot: int) -> dict:
+        iso = self.isolation
+        rlimits = {"RLIMIT_CPU": [limits.cpu, limits.cpu + 5], "RLIMIT_CORE": [0, 0],
+                   "RLIMIT_FSIZE": [limits.file_bytes] * 2, "RLIMIT_NOFILE": [limits.open_files] * 2}
+        if self.device != "cuda" and not any("memory" in c for c in iso.cgroups):
+            # no memory cgroup: cap the data segment instead (CUDA maps far more address space than it uses)
+            rlimits["RLIMIT_DATA"] = [limits.memory_bytes] * 2
+        if iso.own_uid:
+            rlimits["RLIMIT_NPROC"] = [limits.processes] * 2
+        return {"namespaces": iso.namespaces, "user_namespace": iso.user_namespace,
+                "uid": BASE_UID + slot if iso.own_uid else None, "cgroups": [str(c) for c in self.cgroups],
+                "root": str(self.mount_point), "submission": str(self.submission), "binds": _binds(),
+                "hide": [*self.hide, *_hidden_data()], "devices": _devices(self.device == "cuda"),
+                "pack": str(self.data_pack) if self.data_pack else None,
+                "scratch_bytes": limits.scratch_bytes, "rlimits": rlimits, "argv": argv,
+                "env": self.environment(limits), "cwd": str(self.work)}
+
+    def _make_cgroups(self, limits: Limits, slot: int) -> None:
+        for parent in self.isolation.cgroups:
+            folder = Path(parent) / f"grader-{os.getpid()}-{slot}-{self.root.name[-8:]}"
             try:
-                child.wait(timeout=limits.wall_seconds)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-            except BaseException:
-                _kill_group(child.pid)
-                child.wait()
-                raise
-            finally:
-                _kill_group(child.pid)  # also whatever the child left running in its group
-                with _LIVE_LOCK:
-                    _LIVE.discard(child.pid)
+                folder.mkdir()
+                if "memory" in parent:
+                    (folder / "memory.limit_in_bytes").write_text(str(limits.memory_bytes))
+                    try:  # no escape into swap either, where the kernel keeps that account
+                        (folder / "memory.memsw.limit_in_bytes").write_text(str(limits.memory_bytes))
+                    except OSError:
+                        pass
+                else:
+                    (folder / "pids.max").write_text(str(limits.processes))
+                self.cgroups.append(folder)
+            except OSError:
+                continue
+
+    def _remove_cgroups(self) -> None:
+        for folder in self.cgroups:
+            for _ in range(50):
+                try:
+                    folder.rmdir()
+                    break
+                except OSError:
+                    time.sleep(0.02)  # the last processes are still being reaped
+
+    def run_python(self, module_args: list[str], limits: Limits, slot: int = 0) -> ChildRun:
+        """Run ``python -m grader.<module_args...>`` in isolated mode (no student file can shadow a package)."""
+        return self.run([sys.executable, "-I", "-c", _bootstrap(), *module_args], limits, slot)
+
+    def run(self, argv: list[str], limits: Limits, slot: int = 0) -> ChildRun:
+        """Run ``argv`` in the jail with the results channel on fd 3; wait within the limits."""
+        self._make_cgroups(limits, slot)
+        spec = self.root / "spec.json"
+        spec.write_text(json.dumps(self._spec(argv, limits, slot)))
+        read_results, write_results = os.pipe()
+        read_output, write_output = os.pipe()
+        jail = [sys.executable, "-I", "-c", _bootstrap(), "grader.sandbox", "jail", str(spec), str(write_results)]
+        start = time.monotonic()
+        try:
+            child = subprocess.Popen(jail, cwd=self.root, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+                                     stdin=subprocess.DEVNULL, stdout=write_output, stderr=write_output,
+                                     pass_fds=(write_results,), start_new_session=True)
+        finally:
+            os.close(write_results)
+            os.close(write_output)
+        with _LIVE_LOCK:
+            _LIVE.add(child.pid)
+        channel = Channel(limits.payload_bytes, 4 * limits.payload_bytes + MiB)
+        output = OutputTail(limits.output_bytes)
+        timed_out = False
+        try:
+            timed_out = self._pump(child, read_results, read_output, channel, output, start + limits.wall_seconds)
+        finally:
+            _kill(child.pid)
             child.wait()
-        return ChildRun(None if timed_out else child.returncode, timed_out, time.monotonic() - start,
-                        _tail(log, limits.output_bytes))
+            with _LIVE_LOCK:
+                _LIVE.discard(child.pid)
+            os.close(read_results)
+            os.close(read_output)
+            out_of_memory = _cgroup_stats(self.cgroups)
+            self._remove_cgroups()
+        code = child.returncode
+        for name, body in channel.frames.items():
+            (self.results / name).write_bytes(body)
+        return ChildRun(None if timed_out else code, timed_out, time.monotonic() - start, output.text(),
+                        dict(channel.frames), channel.error, out_of_memory, code == -signal.SIGXCPU)
+
+    @staticmethod
+    def _pump(child, read_results: int, read_output: int, channel: Channel, output: OutputTail,
+              deadline: float) -> bool:
+        """Read results and output until the child ends or the deadline passes; True when it was too late."""
+        sinks = {read_results: channel.feed, read_output: output.feed}
+        open_fds = [read_results, read_output]
+        ended_at = None
+        while open_fds:
+            now = time.monotonic()
+            if child.poll() is not None:
+                ended_at = ended_at or now
+                if now - ended_at > 1.0:  # without a pid namespace a detached process may hold the pipes open
+                    break
+            elif now >= deadline:
+                return True
+            ready, _, _ = select.select(open_fds, [], [], max(0.0, min(0.25, deadline - now)))
+            for fd in ready:
+                data = os.read(fd, 1 << 20)
+                if data:
+                    sinks[fd](data)
+                else:
+                    open_fds.remove(fd)
+            if channel.error and child.poll() is None:
+                _kill(child.pid)
+        return False
+
+
+@lru_cache(maxsize=1)
+def _bootstrap() -> str:
+    package_parent = str(Path(grader.__file__).resolve().parent.parent)
+    return (f"import sys; sys.path.insert(0, {package_parent!r}); import runpy; "
+            f"sys.argv = sys.argv[1:]; runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)")
+
+
+@lru_cache(maxsize=1)
+def _binds() -> list[str]:
+    """What the child sees, read-only: the system, Python and its packages, and the grader package."""
+    import site
+
+    wanted = ["/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/sys",
+              sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, *site.getsitepackages(),
+              str(Path(grader.__file__).resolve().parent)]
+    present = [p for p in dict.fromkeys(wanted) if os.path.lexists(p)]
+    reals = {p: os.path.realpath(p) for p in present}
+
+    def covered(path: str) -> bool:  # already inside another bound folder
+        return any(reals[path].startswith(reals[o].rstrip("/") + "/") for o in present
+                   if o != path and not os.path.islink(o))
+
+    return [p for p in present if os.path.islink(p) and os.path.dirname(p) == "/" or not covered(p)]
+
+
+def _devices(cuda: bool) -> list[str]:
+    names = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"]
+    if cuda:
+        names += sorted(str(p) for p in Path("/dev").glob("nvidia*"))
+    return [n for n in names if os.path.exists(n)]
+
+
+# --- the jail: trusted code in the child, before the student's ---------------------------------
+
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = (
+    0x00020000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000)
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
+MNT_DETACH = 2
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP = 1, 38, 24
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}.get(os.uname().machine)
+
+
+class JailError(Exception):
+    pass
+
+
+def _libc():
+    libc = ctypes.CDLL(None, use_errno=True)
+    return libc
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise JailError(f"{what}: {os.strerror(err)}")
+
+
+def _mount(libc, source, target, fstype, flags, data=None) -> None:
+    _check(libc.mount(source and source.encode(), target.encode(), fstype and fstype.encode(),
+                      ctypes.c_ulong(flags), data and data.encode()), f"mount {source} on {target}")
+
+
+def _die_with_parent(libc) -> None:
+    parent = os.getppid()
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(137)
+
+
+def _build_root(libc, spec: dict) -> None:
+    """Mount the child's file system under ``spec['root']`` and make it the root."""
+    new = spec["root"]
+    size = spec["scratch_bytes"]
+    uid = spec["uid"] if spec["uid"] is not None else 0
+    _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)
+    _mount(libc, "tmpfs", new, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=755")
+
+    def inside(path: str) -> str:
+        return os.path.join(new, path.lstrip("/"))
+
+    # first the scratch folders: something bound below (a venv under /tmp) stays visible
+    for folder, mode in (("/tmp", "1777"), (WORK, "700")):
+        os.makedirs(inside(folder), exist_ok=True)
+        _mount(libc, "tmpfs", inside(folder), "tmpfs", MS_NOSUID | MS_NODEV,
+               f"size={size},mode={mode},uid={uid},gid={uid}" if folder == WORK else f"size={size},mode={mode}")
+    for path in Path(spec["submission"]).iterdir():
+        shutil.copyfile(path, inside(f"{WORK}/{path.name}"))
+        os.chown(inside(f"{WORK}/{path.name}"), uid, uid)
+    for path in spec["binds"]:
+        if os.path.islink(path) and os.path.dirname(path) == "/":  # /bin -> usr/bin on merged-/usr systems
+            os.symlink(os.readlink(path), inside(path))
+            continue
+        target = inside(os.path.realpath(path))
+        if os.path.isdir(target) and os.path.ismount(target):
+            continue
+        os.makedirs(target, exist_ok=True)
+        _mount(libc, os.path.realpath(path), target, None, MS_BIND)
+        _mount(libc, None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    for path in spec["hide"]:  # inside something bound: cover it with an empty read-only folder
+        target = inside(path)
+        if os.path.isdir(target):
+            _mount(libc, "tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=555")
+        elif os.path.isfile(target):
+            _mount(libc, "/dev/null", target, None, MS_BIND)
+    os.makedirs(inside("/dev"))
+    _mount(libc, "tmpfs", inside("/dev"), "tmpfs", MS_NOSUID, "size=64k,mode=755")
+    for device in spec["devices"]:
+        open(inside(device), "w").close()
+        _mount(libc, device, inside(device), None, MS_BIND)
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
+                         ("stderr", "/proc/self/fd/2")):
+        os.symlink(target, inside(f"/dev/{name}"))
+    os.makedirs(inside("/dev/shm"))
+    _mount(libc, "tmpfs", inside("/dev/shm"), "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777")
+    if spec["pack"]:
+        os.makedirs(inside(os.path.dirname(PACK_INSIDE)))
+        open(inside(PACK_INSIDE), "w").close()
+        _mount(libc, spec["pack"], inside(PACK_INSIDE), None, MS_BIND)
+        _mount(libc, None, inside(PACK_INSIDE), None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    os.makedirs(inside("/proc"))
+    _mount(libc, "proc", inside("/proc"), "proc", MS_NOSUID | MS_NODEV)
+    _mount(libc, None, new, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    os.chdir(new)
+    if SYS_PIVOT_ROOT is not None and libc.syscall(SYS_PIVOT_ROOT, b".", b".") == 0:
+        _check(libc.umount2(b".", MNT_DETACH), "detach the old root")
+    else:
+        os.chroot(".")
+    os.chdir("/")
+
+
+def _enter_user_namespace(libc) -> None:
+    uid, gid = os.getuid(), os.getgid()
+    _check(libc.unshare(CLONE_NEWUSER), "unshare(user)")
+    Path("/proc/self/setgroups").write_text("deny")
+    Path("/proc/self/uid_map").write_text(f"0 {uid} 1")
+    Path("/proc/self/gid_map").write_text(f"0 {gid} 1")
+
+
+def _drop_privileges(libc, spec: dict) -> None:
+    for name, (soft, hard) in spec["rlimits"].items():
+        resource.setrlimit(getattr(resource, name), (int(soft), int(hard)))
+    if spec["uid"] is not None:
+        uid = spec["uid"]
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)  # from root to an ordinary uid: every capability goes with it
+    else:
+        for cap in range(64):  # unprivileged in a user namespace: give up the namespace's capabilities too
+            libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
+        header = (ctypes.c_uint32 * 2)(0x20080522, 0)
+        data = (ctypes.c_uint32 * 6)()
+        libc.capset(header, data)
+    _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    _die_with_parent(libc)  # again: a change of uid clears the request
+
+
+def jail(spec_path: str, channel_fd: str) -> None:
+    """Enter the namespaces, fork process 1 of the new pid namespace, and there build the root and exec."""
+    spec = json.loads(Path(spec_path).read_text())
+    fd = int(channel_fd)
+    libc = _libc()
+    _die_with_parent(libc)
+    if spec["namespaces"]:
+        if spec["user_namespace"]:
+            _enter_user_namespace(libc)
+        _check(libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS),
+               "unshare(mount, net, pid, ipc, uts)")
+        pid = os.fork()
+        if pid:  # stay as the namespace's keeper: its death (or ours) ends everything inside
+            _, status = os.waitpid(pid, 0)
+            if os.WIFSIGNALED(status):
+                signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+                os.kill(os.getpid(), os.WTERMSIG(status))
+            os._exit(os.waitstatus_to_exitcode(status))
+        _die_with_parent(libc)
+    for folder in spec["cgroups"]:
+        Path(folder, "cgroup.procs").write_text(str(os.getpid()))
+    if spec["namespaces"]:
+        _build_root(libc, spec)
+    os.chdir(spec["cwd"])
+    if fd != 3:
+        os.dup2(fd, 3)
+        os.close(fd)
+    _drop_privileges(libc, spec)
+    os.execve(spec["argv"][0], spec["argv"], spec["env"])
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) == 3 and argv[0] == "jail":
+        try:
+            jail(argv[1], argv[2])
+        except (JailError, OSError) as exc:
+            print(f"grader sandbox: cannot set up the child: {exc}", file=sys.stderr)
+            return 70
+    print("usage: python -m grader.sandbox jail SPEC CHANNEL_FD", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

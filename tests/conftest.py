@@ -68,3 +68,35 @@ def gradescope(out: Path, student: str) -> dict:
 
 def results_by_check(out: Path, student: str) -> dict[str, dict]:
     return {t["name"]: t for t in gradescope(out, student)["tests"]}
+
+
+def sandbox_processes(marker: str = "grader.sandbox jail", wait: float = 5.0) -> list[str]:
+    """Processes running as a sandbox uid, or whose command line holds ``marker``: none should outlive a run.
+
+    Killed processes take a moment to go: look again for up to ``wait`` seconds before answering.
+    """
+    import time
+
+    deadline = time.monotonic() + wait
+    while (found := _sandbox_processes(marker)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return found
+
+
+def _sandbox_processes(marker: str) -> list[str]:
+    from grader.sandbox import BASE_UID
+
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            uid = proc.stat().st_uid
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if "\nState:\tZ" in (proc / "status").read_text():
+                continue  # a zombie: already dead, waiting for its parent to reap it
+        except OSError:
+            continue
+        if uid >= BASE_UID or (marker and marker in cmdline and str(os.getpid()) != proc.name):
+            found.append(f"{proc.name} (uid {uid}): {cmdline[:200]}")
+    return found

@@ -1,7 +1,10 @@
 """The class grader: `grader grade` on a class with good, unfinished, broken, looping and hostile submissions."""
 
 import csv
+import hashlib
 import json
+import tempfile
+from pathlib import Path
 
 import pytest
 from conftest import EXERCISES, make_class, reference_files, run_grader, stub_files, results_by_check
@@ -202,31 +205,52 @@ def test_bad_arguments_get_a_clear_error_and_no_traceback(tmp_path, args, messag
     assert message in run.stderr and "Traceback" not in run.stderr
 
 
-def test_ctrl_c_stops_the_children_and_keeps_only_finished_students(tmp_path):
+@pytest.mark.parametrize("how", ["SIGINT", "SIGKILL"])
+def test_an_interrupted_run_resumes_where_it_stopped_with_nothing_lost(tmp_path, how):
+    """Ctrl-C, or the grader killed outright (as by a power cut): the same command then grades only the rest."""
     import signal
     import subprocess
     import time
 
-    from conftest import grader_command
+    from conftest import grader_command, sandbox_processes
 
-    looping = reference_files([EX01])[f"{EX01}.py"].replace(
-        "    return torch.arange(n_rows", "    while True:\n        pass\n    return torch.arange(n_rows", 1)
-    submissions = make_class(tmp_path / "subs", {"a_done": reference_files([EX01]), "b_loops": {f"{EX01}.py": looping}})
+    slow = "import time\ntime.sleep(8)\n" + reference_files([EX01])[f"{EX01}.py"]
+    submissions = make_class(tmp_path / "subs", {"a_done": reference_files([EX01]), "b_slow": {f"{EX01}.py": slow},
+                                                 "c_later": reference_files([EX01])})
     out = tmp_path / "out"
-    grading = subprocess.Popen([*grader_command(), "grade", str(submissions), "--out", str(out), "--jobs", "1",
-                                "--time-limit", "300"], stderr=subprocess.PIPE, text=True,
+    command = [*grader_command(), "grade", str(submissions), "--out", str(out), "--jobs", "1", "--only", EX01]
+    grading = subprocess.Popen(command, stderr=subprocess.PIPE, text=True,
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 300
-    while not (out / "a_done" / "results.json").exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(3)  # b_loops is now spinning in its child
-    grading.send_signal(signal.SIGINT)
+    while not (out / "a_done" / "record.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(2)  # b_slow is now asleep in its sandbox
+    grading.send_signal(getattr(signal, how))
     start = time.monotonic()
-    assert grading.wait(timeout=60) == 130
+    code = grading.wait(timeout=60)
     assert time.monotonic() - start < 30
-    assert "interrupted" in grading.stderr.read()
-    assert (out / "a_done" / "results.json").exists()
-    assert not (out / "b_loops").exists() and not (out / "grades.csv").exists()
+    assert code == (130 if how == "SIGINT" else -signal.SIGKILL)
+    if how == "SIGINT":
+        assert "run the same command again" in grading.stderr.read()
+    assert (out / "a_done" / "record.json").exists()
+    assert not (out / "b_slow" / "record.json").exists() and not (out / "grades.csv").exists()
     time.sleep(1)
-    leftover = subprocess.run(["pgrep", "-f", "grader-b_loops-ex01"], capture_output=True, text=True)
-    assert leftover.stdout == "", "a child of the interrupted run is still running"
+    assert sandbox_processes() == [], "a child of the interrupted run is still running"
+    finished = (out / "a_done" / "record.json").stat().st_mtime_ns
+
+    resumed = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "kept 1 student(s) graded by an earlier run" in resumed.stderr
+    assert not list(Path(tempfile.gettempdir()).glob(f"grader-{grading.pid}-*"))  # the killed run's folders are swept
+    assert (out / "a_done" / "record.json").stat().st_mtime_ns == finished  # not graded twice
+    book = gradebook(out)
+    assert list(book) == ["a_done", "b_slow", "c_later"]
+    assert all(float(row["total"]) == total_points(EX01) for row in book.values())
+    if how == "SIGKILL":
+        again = subprocess.run([*command, "--force"], capture_output=True, text=True, timeout=300)
+        assert again.returncode == 0 and "graded by an earlier run" not in again.stderr
+        assert (out / "a_done" / "record.json").stat().st_mtime_ns != finished
+        record = json.loads((out / "a_done" / "record.json").read_text())["provenance"]
+        assert record["files"] == {f"{EX01}.py": hashlib.sha256((submissions / "a_done" / f"{EX01}.py").read_bytes())
+                                   .hexdigest()}
+        assert record["limits"][EX01]["wall_seconds"] > 0 and record["case_seeds"][EX01]

@@ -1,0 +1,25 @@
+# Hostile submission: returns enormous tensors (200 MB, then 512 MB expanded views) to blow the result-size limits.
+import torch
+
+
+def _stub(name):
+    def stub(*args, **kwargs):
+        raise NotImplementedError(f"ex01.{name}")
+
+    stub.__name__ = stub.__qualname__ = name
+    return stub
+
+
+for _name in ("make_grid", "pairwise_sq_dists", "standardize", "flatten_images", "to_numpy", "from_numpy_shared",
+              "x2_sin_grad", "x2_sin_autograd", "two_param_grads", "predict_no_grad", "detached_grad",
+              "accumulated_grad", "per_batch_grads"):
+    globals()[_name] = _stub(_name)  # every function is an unimplemented stub
+
+
+
+def make_grid(n_rows, n_cols, device):
+    return torch.zeros(50_000_000, dtype=torch.float32, device=device)  # 200 MB per case
+
+
+def pairwise_sq_dists(A, B):
+    return torch.zeros((), dtype=A.dtype, device=A.device).expand(2**26)  # 512 MB once made contiguous
