@@ -319,7 +319,7 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
             data.write_pack(pack)
             pack.chmod(0o644)
             scratch.chmod(0o755)
-            hide = [course.reference, submissions, out, Path(grader.__file__).resolve().parent / "examples"]
+            hide = [course.reference, submissions, out]
             slots: queue.Queue = queue.Queue()
             for slot in range(jobs):
                 slots.put(slot)

@@ -310,11 +310,13 @@ def _cgroup_stats(folders: list[Path]) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _hidden_data() -> tuple[str, ...]:
-    """Raw data sets that hold held-out answers: the child gets its data from a pack the grader wrote."""
+def _always_hidden() -> tuple[str, ...]:
+    """Inside what the child sees, what it must not: the example class, and raw data sets holding held-out
+    answers (the child gets its data from a pack the grader wrote)."""
     from . import data
 
-    return tuple(str(p) for p in data.raw_sources())
+    examples = Path(grader.__file__).resolve().parent / "examples"
+    return (str(examples), *(str(p) for p in data.raw_sources()))
 
 
 class Sandbox:
@@ -374,7 +376,7 @@ class Sandbox:
         return {"namespaces": iso.namespaces, "user_namespace": iso.user_namespace,
                 "uid": BASE_UID + slot if iso.own_uid else None, "cgroups": [str(c) for c in self.cgroups],
                 "root": str(self.mount_point), "submission": str(self.submission), "binds": _binds(),
-                "hide": [*self.hide, *_hidden_data()], "devices": _devices(self.device == "cuda"),
+                "hide": [*self.hide, *_always_hidden()], "devices": _devices(self.device == "cuda"),
                 "pack": str(self.data_pack) if self.data_pack else None,
                 "scratch_bytes": limits.scratch_bytes, "rlimits": rlimits, "argv": argv,
                 "env": self.environment(limits), "cwd": str(self.work)}
