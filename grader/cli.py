@@ -53,7 +53,17 @@ def cmd_grade(args) -> int:
 
     return grade_class(
         course=_course(args), submissions=Path(args.submissions), out=Path(args.out), device=args.device,
-        only=args.only, jobs=args.jobs, time_limit=args.time_limit, force=args.force, memory_limit=args.memory_limit)
+        only=args.only, jobs=args.jobs, time_limit=args.time_limit, force=args.force, memory_limit=args.memory_limit,
+        shard=args.shard)
+
+
+def cmd_merge(args) -> int:
+    from .shards import merge
+
+    results = merge([Path(f) for f in args.shards], Path(args.out))
+    print(f"merged {len(args.shards)} shard(s), {len(results)} student(s), into {Path(args.out).resolve()}",
+          file=sys.stderr)
+    return 0
 
 
 def cmd_calibrate(args) -> int:
@@ -100,7 +110,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="memory per student and exercise, in GiB (default: 4)")
     grade.add_argument("--force", action="store_true",
                        help="grade every student again, even those an earlier run of this command finished")
+    grade.add_argument("--shard", metavar="I/N", help="grade only the I-th of N deterministic shares of the class "
+                                                      "(put them together with `grader merge`)")
     grade.set_defaults(run=cmd_grade)
+
+    merge = sub.add_parser("merge", help="combine the OUT folders of `grade --shard I/N` runs into one gradebook")
+    merge.add_argument("shards", nargs="+", metavar="OUT_I", help="the output folder of each shard")
+    merge.add_argument("--out", required=True, metavar="OUT", help="where the combined grades.csv and feedback go")
+    merge.set_defaults(run=cmd_merge)
 
     calibrate = sub.add_parser("calibrate", help="run the reference's training checks over several seeds and record "
                                                  "each threshold's margin in grader/calibration.json")

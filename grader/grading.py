@@ -28,7 +28,7 @@ import torch
 
 import grader
 
-from . import GraderError, calibration, data, rubric
+from . import GraderError, calibration, data, rubric, shards
 from .checks import CheckResult, GradcheckConsistent, judge_check
 from .course import Course
 from .expected import Expectations, reference_values
@@ -258,11 +258,12 @@ def _resolve_jobs(jobs: int | None, device: str) -> int:
 
 def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu", only: str | None = None,
                 jobs: int | None = None, time_limit: float | None = None, force: bool = False,
-                memory_limit: float | None = None) -> int:
+                memory_limit: float | None = None, shard: str | None = None) -> int:
     """Grade every student; write results as they finish; print the class table. Returns the exit status.
 
     A student whose ``record.json`` in ``out`` says they were graded with the same files, grader,
-    rubric, device and limits is kept as they are (``force`` grades everyone again).
+    rubric, device and limits is kept as they are (``force`` grades everyone again). With ``shard``
+    ("I/N") only the students of that shard are graded (``grader merge`` puts the shards together).
     """
     if device == "cuda" and not torch.cuda.is_available():
         raise GraderError("--device cuda: no CUDA device is available here")
@@ -271,6 +272,9 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
     except KeyError as exc:
         raise GraderError(f"--only {only}: {exc.args[0]}") from None
     students = FindSubmissions(submissions, out)()
+    part = shards.parse(shard) if shard else None
+    if part:
+        students = [s for s in students if shards.owner(s.student, part[1]) == part[0]]
     jobs = _resolve_jobs(jobs, device)
     if time_limit is not None and time_limit <= 0:
         raise GraderError(f"--time-limit {time_limit:g}: give a positive number of seconds")
@@ -368,6 +372,7 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
         shutil.rmtree(scratch, ignore_errors=True)
     ordered = [results[s.student] for s in students]
     atomic_write(out / "grades.csv", gradebook_csv(ordered, names))
+    shards.write_run(out, settings, part, [r.student for r in ordered])
     print(class_table(ordered, names))
     failures = [(r.student, e.exercise) for r in ordered for e in r.exercises if e.status == "grader_failure"]
     print(f"graded {summary(ordered, len(students) - len(todo), time.monotonic() - started)}; results in {out}",
