@@ -32,6 +32,7 @@ from . import GraderError, calibration, data, rubric, shards
 from .checks import CheckResult, GradcheckConsistent, judge_check
 from .course import Course
 from .expected import Expectations, reference_values
+from .pages import class_report_html
 from .payload import PayloadError, read_outcomes
 from .probes import run_check
 from .reports import (RECORD, ExerciseResult, StudentResult, atomic_write, class_table, gradebook_csv, load_record,
@@ -372,6 +373,7 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
         shutil.rmtree(scratch, ignore_errors=True)
     ordered = [results[s.student] for s in students]
     atomic_write(out / "grades.csv", gradebook_csv(ordered, names))
+    atomic_write(out / "report.html", class_report_html(ordered, names, time.monotonic() - started))
     shards.write_run(out, settings, part, [r.student for r in ordered])
     print(class_table(ordered, names))
     failures = [(r.student, e.exercise) for r in ordered for e in r.exercises if e.status == "grader_failure"]

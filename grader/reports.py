@@ -163,7 +163,10 @@ def save_figures(folder: Path, checks: list[CheckResult]) -> list[Path]:
 def save_student(out: Path, result: StudentResult) -> None:
     folder = out / result.student
     save_figures(folder / FIGURES, [c for ex in result.exercises for c in ex.checks])
+    from .pages import feedback_html
+
     atomic_write(folder / "feedback.md", feedback_markdown(result))
+    atomic_write(folder / "feedback.html", feedback_html(result))
     atomic_write(folder / "results.json", gradescope_json(result))
     atomic_write(folder / RECORD, record_json(result))  # last: its presence means this student is finished
 

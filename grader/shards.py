@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 from . import GraderError
+from .pages import class_report_html
 from .reports import RECORD, StudentResult, atomic_write, class_table, gradebook_csv, load_record
 
 RUN = "run.json"  # what a grading run wrote into OUT: its settings, its shard, its students
@@ -88,6 +89,7 @@ def merge(folders: list[Path], out: Path) -> list[StudentResult]:
     ordered = [results[name] for name in sorted(results)]
     names = first["settings"]["exercises"]
     atomic_write(out / "grades.csv", gradebook_csv(ordered, names))
+    atomic_write(out / "report.html", class_report_html(ordered, names, sum(r.seconds for r in ordered)))
     write_run(out, first["settings"], None, [r.student for r in ordered])
     print(class_table(ordered, names))
     return ordered

@@ -179,6 +179,52 @@ def test_every_figure_is_saved_as_a_png_next_to_the_feedback(whole_course):
     assert not (out / "stub" / "figures").exists()
 
 
+def test_the_html_feedback_embeds_every_figure_and_the_class_report_ranks_every_check(whole_course):
+    _, out = whole_course
+    feedback = (out / "ref" / "feedback.html").read_text()
+    assert feedback.count('src="data:image/png;base64,iVBORw0KGgo') == 4  # the four plots, inlined
+    assert "http://" not in feedback.replace("http://www.w3.org/2000/svg", "") and "https://" not in feedback
+    report = (out / "report.html").read_text()
+    checks = sum(len(e.selected(hidden=True)) for e in rubric.load_all())
+    assert report.count("<code>") == checks  # one row per check in "hardest first"
+    assert "<h2>Exercises: what happened</h2>" in report and 'href="stub/feedback.html"' in report
+
+
+def chromium() -> str | None:
+    import shutil
+
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(chromium() is None, reason="Chromium is not installed (.ci/run installs Debian's)")
+@pytest.mark.parametrize("page, heading, rows", [
+    ("report.html", "Class report", "Checks, hardest first"),
+    ("ref/feedback.html", "Feedback for ref", "<h2>ex06_cnn_mnist: "),
+])
+def test_the_html_pages_render_in_headless_chromium(whole_course, tmp_path, page, heading, rows):
+    import re
+    import subprocess
+
+    import matplotlib.image
+
+    _, out = whole_course
+    browser = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
+               "--disable-background-networking", "--disable-component-update", f"--user-data-dir={tmp_path / 'profile'}",
+               "--enable-logging=stderr", "--v=0", "--window-size=1200,1600"]
+    url = (out / page).resolve().as_uri()
+    shot = tmp_path / f"{page.replace('/', '_')}.png"  # kept with the test's files
+    drawn = subprocess.run([*browser, f"--screenshot={shot}", url], capture_output=True, text=True, timeout=120)
+    dom = subprocess.run([*browser, "--dump-dom", url], capture_output=True, text=True, timeout=120)
+    assert shot.is_file(), drawn.stderr[-2000:]
+    pixels = matplotlib.image.imread(shot)[..., :3]
+    assert pixels.std() > 0.05 and (pixels.mean(axis=-1) < 0.9).mean() > 0.02  # not blank
+    assert f"<h1>{heading}</h1>" in dom.stdout and rows in dom.stdout
+    assert len(re.findall(r"<tr>", dom.stdout)) > 10
+    console = [line for line in (drawn.stderr + dom.stderr).splitlines()
+               if "CONSOLE" in line or "Uncaught" in line or "Failed to load resource" in line]
+    assert console == []
+
+
 def test_only_grades_the_named_exercises(tmp_path):
     submissions = make_class(tmp_path / "subs", {"ada": reference_files()})
     run = run_grader("grade", str(submissions), "--out", str(tmp_path / "out"), "--only", "ex02")
