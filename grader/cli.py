@@ -1,4 +1,4 @@
-"""The ``grader`` command: ``release`` for stubs and student repositories, ``grade`` for a class, ``calibrate``."""
+"""The ``grader`` command: ``release``, ``grade`` a class, ``merge`` shards, ``gradescope`` build/run, ``calibrate``."""
 
 from __future__ import annotations
 
@@ -57,6 +57,22 @@ def cmd_grade(args) -> int:
         shard=args.shard)
 
 
+def cmd_gradescope_build(args) -> int:
+    from .gradescope import build
+
+    exercises = build(_course(args), Path(args.archive), only=args.only)
+    print(f"wrote {Path(args.archive).resolve()}: the Gradescope autograder for {', '.join(exercises)} "
+          "(upload it as the assignment's autograder; it holds the reference solutions)")
+    return 0
+
+
+def cmd_gradescope_run(args) -> int:
+    from .gradescope import run
+
+    run(_course(args), Path(args.submission), Path(args.results), only=args.only, device=args.device)
+    return 0
+
+
 def cmd_merge(args) -> int:
     from .shards import merge
 
@@ -113,6 +129,20 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--shard", metavar="I/N", help="grade only the I-th of N deterministic shares of the class "
                                                       "(put them together with `grader merge`)")
     grade.set_defaults(run=cmd_grade)
+
+    gradescope = sub.add_parser("gradescope", help="build a Gradescope autograder, or run it on one submission")
+    gs = gradescope.add_subparsers(dest="gradescope_command", required=True)
+    gs_build = gs.add_parser("build", help="write the autograder archive (setup.sh, run_autograder, the course)")
+    gs_build.add_argument("archive", metavar="OUT.zip")
+    gs_build.add_argument("--only", metavar="EXERCISES", help="the exercises this assignment grades (default: all)")
+    gs_build.set_defaults(run=cmd_gradescope_build)
+    gs_run = gs.add_parser("run", help="grade one Gradescope submission and write results.json (what "
+                                       "run_autograder calls)")
+    gs_run.add_argument("--submission", default="/autograder/submission", metavar="DIR")
+    gs_run.add_argument("--results", default="/autograder/results/results.json", metavar="FILE")
+    gs_run.add_argument("--only", metavar="EXERCISES")
+    gs_run.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    gs_run.set_defaults(run=cmd_gradescope_run)
 
     merge = sub.add_parser("merge", help="combine the OUT folders of `grade --shard I/N` runs into one gradebook")
     merge.add_argument("shards", nargs="+", metavar="OUT_I", help="the output folder of each shard")

@@ -1,0 +1,106 @@
+"""Gradescope: the autograder archive (``setup.sh``, ``run_autograder``, the course) and grading one submission there.
+
+Gradescope unpacks the archive into ``/autograder/source``, runs ``setup.sh`` once when the image
+is built, then ``run_autograder`` per submission with the student's files in
+``/autograder/submission`` and expects ``/autograder/results/results.json``. ``run`` grades that
+submission with the same sandbox and checks as ``grader grade`` and writes the file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+from . import GraderError, rubric
+from .course import Course
+
+COURSE_FILES = ("pyproject.toml", "README.md")
+COURSE_FOLDERS = ("grader", "reference", "exercises")
+SKIPPED = re.compile(r"(__pycache__|\.pyc$|/examples/|/figures/)")
+
+SETUP = """#!/usr/bin/env bash
+# Gradescope runs this once while building the autograder image.
+set -euo pipefail
+apt-get update -q && apt-get install -y -q python3 python3-venv python3-pip
+python3 -m venv /autograder/venv
+/autograder/venv/bin/pip install --quiet /autograder/source/course
+/autograder/venv/bin/pip install --quiet --no-deps recbole==1.2.1
+"""
+
+RUN = """#!/usr/bin/env bash
+# Gradescope runs this for every submission. AUTOGRADER_ROOT and GRADER may be set to try it elsewhere.
+set -euo pipefail
+root="${{AUTOGRADER_ROOT:-/autograder}}"
+grader="${{GRADER:-$root/venv/bin/grader}}"
+exec "$grader" --course "$root/source/course" gradescope run {only}\\
+    --submission "$root/submission" --results "$root/results/results.json"
+"""
+
+
+def build(course: Course, archive: Path, only: str | None = None) -> list[str]:
+    """Write the autograder zip; returns the names of the exercises it grades."""
+    try:
+        exercises = [e.name for e in rubric.select(only)]
+    except KeyError as exc:
+        raise GraderError(f"--only {only}: {exc.args[0]}") from None
+    if archive.suffix != ".zip":
+        raise GraderError(f"{archive}: the autograder archive must be a .zip file")
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    tmp = archive.with_name(f".{archive.name}.tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, text in (("setup.sh", SETUP), ("run_autograder", RUN.format(only=f"--only {','.join(exercises)} "))):
+            info = zipfile.ZipInfo(name)
+            info.external_attr = 0o755 << 16
+            z.writestr(info, text)
+        for name in COURSE_FILES:
+            z.write(course.root / name, f"course/{name}")
+        for folder in COURSE_FOLDERS:
+            for path in sorted((course.root / folder).rglob("*")):
+                rel = path.relative_to(course.root).as_posix()
+                if path.is_file() and not SKIPPED.search(f"/{rel}"):
+                    z.write(path, f"course/{rel}")
+    tmp.replace(archive)
+    return exercises
+
+
+def _student_name(submission: Path) -> str:
+    """The submitter's name from Gradescope's metadata, or ``submission``."""
+    try:
+        meta = json.loads((submission.parent / "submission_metadata.json").read_text())
+        name = meta["users"][0]["name"]
+        return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "submission"
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return "submission"
+
+
+def run(course: Course, submission: Path, results: Path, only: str | None = None, device: str = "cpu") -> dict:
+    """Grade the files in ``submission`` (found at any depth) and write Gradescope's ``results.json``."""
+    from .grading import grade_class
+
+    if not submission.is_dir():
+        raise GraderError(f"--submission {submission}: no such folder")
+    names = {f"{e.name}.py" for e in rubric.select(only)}
+    student = _student_name(submission)
+    with tempfile.TemporaryDirectory(prefix="gradescope-") as tmp:
+        folder = Path(tmp, "class", student)
+        folder.mkdir(parents=True)
+        found = sorted(p for p in submission.rglob("*.py") if p.name in names)
+        for path in found:
+            shutil.copyfile(path, folder / path.name)
+        out = Path(tmp, "out")
+        code = grade_class(course, folder.parent, out, device=device, only=only, jobs=1)
+        document = json.loads((out / student / "results.json").read_text())
+    if not found:
+        document["output"] = (f"No exercise file was found in your submission; upload any of "
+                              f"{', '.join(sorted(names))}. " + document.get("output", ""))
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(document, indent=1) + "\n")
+    print(f"wrote {results}: {document['score']:g} / {document['max_score']:g}", file=sys.stderr)
+    if code:
+        raise GraderError("the grader failed on this submission (see results.json); it has been recorded")
+    return document
