@@ -42,15 +42,50 @@ from .sandbox import TEMP_PREFIX, GiB, Limits, Sandbox, detect, stop_all, sweep_
 
 @dataclass
 class Submission:
+    """One student's folder: ``exNN_*.py`` files, or notebooks ``exNN_*.ipynb`` (nbgrader's
+    ``submitted/<student>/<assignment>/`` layout included: the files may sit one folder down)."""
+
     student: str
     folder: Path
 
-    def files(self) -> list[Path]:
-        return sorted(p for p in self.folder.glob("*.py") if p.is_file())
+    def sources(self) -> list[Path]:
+        found: dict[str, Path] = {}
+        for pattern in ("*.py", "*/*.py", "*.ipynb", "*/*.ipynb"):
+            for path in sorted(self.folder.glob(pattern)):
+                if path.is_file() and not any(part.startswith(".") for part in path.relative_to(self.folder).parts):
+                    found.setdefault(path.stem, path)  # a .py beats a notebook of the same name
+        return sorted(found.values())
 
-    def file(self, exercise: str) -> Path | None:
-        path = self.folder / f"{exercise}.py"
-        return path if path.is_file() else None
+    def files(self) -> dict[str, bytes]:
+        """What the sandbox gets: each source as a ``.py`` file (a notebook's code cells, joined)."""
+        files = {}
+        for path in self.sources():
+            try:
+                files[f"{path.stem}.py"] = notebook_code(path) if path.suffix == ".ipynb" else path.read_bytes()
+            except (OSError, ValueError) as exc:  # an unreadable notebook: its import fails with the reason
+                files[f"{path.stem}.py"] = f"raise ImportError({f'{path.name} is not a readable notebook: {exc}'!r})\n"\
+                    .encode()
+        return files
+
+    def file(self, exercise: str) -> str | None:
+        return f"{exercise}.py" if any(p.stem == exercise for p in self.sources()) else None
+
+
+def notebook_code(path: Path) -> bytes:
+    """A notebook's code as a Python file: the solution and set-up cells when it carries nbgrader's
+    metadata (never its autograder test cells), otherwise every code cell; IPython magics commented out."""
+    document = json.loads(path.read_bytes())
+    cells = [c for c in document.get("cells", []) if c.get("cell_type") == "code"]
+    if any("nbgrader" in c.get("metadata", {}) for c in cells):
+        cells = [c for c in cells if not (c.get("metadata", {}).get("nbgrader", {}).get("grade")
+                                          and not c["metadata"]["nbgrader"].get("solution"))]
+    chunks = []
+    for cell in cells:
+        source = cell.get("source", "")
+        text = "".join(source) if isinstance(source, list) else str(source)
+        chunks.append("\n".join(f"# {line}" if line.lstrip().startswith(("%", "!")) else line
+                                for line in text.splitlines()))
+    return ("\n\n\n".join(chunks) + "\n").encode()
 
 
 class FindSubmissions:
@@ -118,15 +153,15 @@ class GradeExercise:
 
     def __call__(self, submission: Submission) -> ExerciseResult:
         name = self.exercise.name
-        path = submission.file(name)
-        if path is None:
+        filename = submission.file(name)
+        if filename is None:
             return self._result("missing", f"{name}.py was not submitted")
         start = time.monotonic()
         slot = self.slots.get()
         try:
             with Sandbox(submission.files(), f"{submission.student}-{self.exercise.key}", hide=self.hide,
                          data_pack=self.data_pack, device=self.device) as box:
-                run = box.run_python(["grader.worker", "--exercise", name, "--file", str(box.work / path.name),
+                run = box.run_python(["grader.worker", "--exercise", name, "--file", str(box.work / filename),
                                       "--device", self.device, "--hidden"], self.limits, slot)
                 if "importing" not in run.frames:
                     if run.tampered or run.timed_out or run.out_of_memory:
@@ -206,7 +241,8 @@ def digest(course: Course, exercises: list[Exercise]) -> str:
 
 
 def file_hashes(submission: Submission) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in submission.files()}
+    return {str(p.relative_to(submission.folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in submission.sources()}
 
 
 class Progress:

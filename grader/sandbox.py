@@ -322,8 +322,8 @@ def _always_hidden() -> tuple[str, ...]:
 class Sandbox:
     """A scratch folder for one child run (deleted afterwards); ``run`` starts the jail there and waits."""
 
-    def __init__(self, files: list[Path], label: str = "", hide: list[Path] = (), isolation: Isolation | None = None,
-                 data_pack: Path | None = None, device: str = "cpu"):
+    def __init__(self, files: list[Path] | dict[str, bytes], label: str = "", hide: list[Path] = (),
+                 isolation: Isolation | None = None, data_pack: Path | None = None, device: str = "cpu"):
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in label)[:60]
         self.root = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-{safe}-"))
         self.submission = self.root / "submission"
@@ -331,9 +331,10 @@ class Sandbox:
         self.results = self.root / "results"  # written by the grader only, from the channel
         for folder in (self.submission, self.mount_point, self.results):
             folder.mkdir()
-        for path in files:
-            if path.is_file() and path.stat().st_size <= MAX_COPIED_BYTES:
-                shutil.copyfile(path, self.submission / path.name)
+        contents = files if isinstance(files, dict) else {p.name: p.read_bytes() for p in files if p.is_file()}
+        for name, content in contents.items():
+            if len(content) <= MAX_COPIED_BYTES:
+                (self.submission / name).write_bytes(content)
         self.isolation = isolation if isolation is not None else detect()
         self.hide = [str(Path(p).resolve()) for p in hide]
         self.cgroups: list[Path] = []

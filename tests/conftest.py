@@ -50,6 +50,7 @@ def make_class(root: Path, students: dict[str, dict[str, str]]) -> Path:
         folder = root / student
         folder.mkdir(parents=True, exist_ok=True)
         for name, text in files.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
             (folder / name).write_text(text)
     return root
 

@@ -300,3 +300,34 @@ def test_an_interrupted_run_resumes_where_it_stopped_with_nothing_lost(tmp_path,
         assert record["files"] == {f"{EX01}.py": hashlib.sha256((submissions / "a_done" / f"{EX01}.py").read_bytes())
                                    .hexdigest()}
         assert record["limits"][EX01]["wall_seconds"] > 0 and record["case_seeds"][EX01]
+
+
+def notebook(cells: list[tuple[str, str, dict | None]]) -> str:
+    """An .ipynb of (cell type, source, nbgrader metadata or None) cells."""
+    return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": kind, "source": source, "metadata": {"nbgrader": meta} if meta else {},
+         **({"outputs": [], "execution_count": None} if kind == "code" else {})} for kind, source, meta in cells]})
+
+
+def test_notebooks_in_nbgraders_submitted_layout_are_graded_from_their_code_cells(tmp_path):
+    code = reference_files([EX01])[f"{EX01}.py"]
+    head, body = code.split("def make_grid(", 1)
+    with_metadata = notebook([
+        ("markdown", "# Exercise 1", None),
+        ("code", "%matplotlib inline\n" + head, {"solution": False, "grade": False, "locked": True}),
+        ("code", "def make_grid(" + body, {"solution": True, "grade": False, "grade_id": "sol"}),
+        ("code", "assert False, 'an autograder test cell is never part of the code'",
+         {"solution": False, "grade": True, "points": 1, "grade_id": "test"}),
+    ])
+    plain = notebook([("code", head, None), ("code", "def make_grid(" + body, None)])
+    submissions = make_class(tmp_path / "submitted", {
+        "ann": {f"ps1/{EX01}.ipynb": with_metadata}, "bob": {f"{EX01}.ipynb": plain},
+        "cat": {f"ps1/{EX01}.ipynb": "{ not json"}})
+    run = run_grader("grade", str(submissions), "--out", str(tmp_path / "out"), "--only", EX01)
+    assert run.returncode == 0, run.stderr[-3000:]
+    book = gradebook(tmp_path / "out")
+    assert float(book["ann"]["total"]) == float(book["bob"]["total"]) == total_points(EX01)
+    assert float(book["cat"]["total"]) == 0
+    assert f"{EX01}.ipynb is not a readable notebook" in (tmp_path / "out" / "cat" / "feedback.md").read_text()
+    record = json.loads((tmp_path / "out" / "ann" / "record.json").read_text())
+    assert list(record["provenance"]["files"]) == [f"ps1/{EX01}.ipynb"]
