@@ -36,6 +36,13 @@ def cmd_release(args) -> int:
             return EXIT_DRIFT
         print("exercises/ is in sync with reference/")
         return 0
+    if args.nbgrader:
+        from .notebooks import write_course
+
+        written = write_course(course, Path(args.nbgrader), only=args.only)
+        print(f"wrote the nbgrader course in {Path(args.nbgrader).resolve()}: nbgrader_config.py and "
+              f"{len(written) - 1} source notebook(s); next: cd there and `nbgrader generate_assignment NAME`")
+        return 0
     if args.student:
         written = write_student_repo(course, Path(args.student), force=args.force)
         print(f"wrote the student repository to {Path(args.student).resolve()} ({len(written)} files, "
@@ -110,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     release.add_argument("--check", action="store_true",
                          help="change nothing; exit 1 naming every file of exercises/ that is out of date")
     release.add_argument("--student", metavar="DIR", help="write the repository students get into DIR")
+    release.add_argument("--nbgrader", metavar="DIR", help="write an nbgrader course (nbgrader_config.py and "
+                                                           "source/<exercise>/<exercise>.ipynb) into DIR")
+    release.add_argument("--only", metavar="EXERCISES", help="with --nbgrader: these exercises only")
     release.add_argument("--force", action="store_true", help="with --student: replace an earlier student release in DIR")
     release.set_defaults(run=cmd_release)
 
