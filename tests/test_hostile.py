@@ -176,8 +176,9 @@ def test_nothing_is_written_outside_the_sandbox(hostile):
     assert files_named(sentinel, roots) == []
     for attack in ATTACKS:
         assert sorted(p.name for p in (hostile["submissions"] / attack).iterdir()) == [f"{ATTACKS[attack][0]}.py"]
-        assert {p.name for p in (hostile["out"] / attack).iterdir()} <= {"feedback.md", "record.json", "results.json"}
-    assert sorted(p.name for p in hostile["out"].iterdir() if p.is_file()) == ["grades.csv"]
+        assert {p.name for p in (hostile["out"] / attack).iterdir()} <= {"feedback.md", "feedback.html", "record.json",
+                                                                         "results.json"}
+    assert sorted(p.name for p in hostile["out"].iterdir() if p.is_file()) == ["grades.csv", "report.html", "run.json"]
     assert not Path("/autograder").exists()
     assert not list(Path("/tmp").glob("grader-*"))  # every sandbox folder was removed
 
