@@ -1,4 +1,4 @@
-"""The ``grader`` command: ``release``, ``grade`` a class, ``merge`` shards, ``gradescope`` build/run, ``calibrate``."""
+"""The ``grader`` command: ``release``, ``grade`` a class, ``merge`` shards, ``gradescope``, ``bench``, ``calibrate``."""
 
 from __future__ import annotations
 
@@ -80,6 +80,14 @@ def cmd_gradescope_run(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from .bench import run
+
+    print(run(_course(args), repeats=args.repeats, class_size=args.class_size, only=args.only, device=args.device,
+              nbgrader=not args.no_nbgrader, progress=lambda line: print(line, file=sys.stderr, flush=True)))
+    return 0
+
+
 def cmd_merge(args) -> int:
     from .shards import merge
 
@@ -158,6 +166,14 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("shards", nargs="+", metavar="OUT_I", help="the output folder of each shard")
     merge.add_argument("--out", required=True, metavar="OUT", help="where the combined grades.csv and feedback go")
     merge.set_defaults(run=cmd_merge)
+
+    bench = sub.add_parser("bench", help="time grading on this machine: a table of medians (min, max)")
+    bench.add_argument("--repeats", type=int, default=3, metavar="N", help="runs per figure (default 3)")
+    bench.add_argument("--class-size", type=int, default=20, metavar="N", help="reference copies in the class runs")
+    bench.add_argument("--only", metavar="EXERCISES", help="time these exercises only (default: all)")
+    bench.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    bench.add_argument("--no-nbgrader", action="store_true", help="skip the nbgrader comparison")
+    bench.set_defaults(run=cmd_bench)
 
     calibrate = sub.add_parser("calibrate", help="run the reference's training checks over several seeds and record "
                                                  "each threshold's margin in grader/calibration.json")

@@ -349,6 +349,7 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
               f"(--force grades them again)", file=sys.stderr)
 
     graders: list[GradeExercise] = []
+    timing = {"preflight": 0.0}  # seconds per phase, kept in run.json for `grader bench`
     stopping = threading.Event()
     sweep_stale()  # what a killed earlier run could not remove
     scratch = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-run-"))
@@ -365,6 +366,7 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
             for slot in range(jobs):
                 slots.put(slot)
             graders = [GradeExercise(e, preflight(e), device, limits[e.name], hide, pack, slots) for e in exercises]
+        timing["preflight"] = time.monotonic() - started
 
         def grade(submission: Submission) -> StudentResult:
             begin = time.monotonic()
@@ -387,6 +389,7 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
 
         if todo:
             print(f"grading {len(todo)} student(s) with {jobs} job(s) ...", file=sys.stderr)
+        grading_started = time.monotonic()
         progress = Progress(len(todo))
         pool = ThreadPoolExecutor(max_workers=jobs)
         futures = [pool.submit(grade, s) for s in todo]
@@ -407,10 +410,13 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
             progress.close()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    timing["grading"] = time.monotonic() - grading_started
+    reporting_started = time.monotonic()
     ordered = [results[s.student] for s in students]
     atomic_write(out / "grades.csv", gradebook_csv(ordered, names))
     atomic_write(out / "report.html", class_report_html(ordered, names, time.monotonic() - started))
-    shards.write_run(out, settings, part, [r.student for r in ordered])
+    timing["reporting"] = time.monotonic() - reporting_started
+    shards.write_run(out, settings, part, [r.student for r in ordered], timing)
     print(class_table(ordered, names))
     failures = [(r.student, e.exercise) for r in ordered for e in r.exercises if e.status == "grader_failure"]
     print(f"graded {summary(ordered, len(students) - len(todo), time.monotonic() - started)}; results in {out}",

@@ -38,9 +38,10 @@ def comparable(settings: dict) -> dict:
     return {**{k: settings.get(k) for k in SAME_ACROSS_SHARDS}, "limits": limits}
 
 
-def write_run(out: Path, settings: dict, shard: tuple[int, int] | None, students: list[str]) -> None:
+def write_run(out: Path, settings: dict, shard: tuple[int, int] | None, students: list[str],
+              timing: dict | None = None) -> None:
     atomic_write(out / RUN, json.dumps({"settings": settings, "shard": list(shard) if shard else None,
-                                        "students": students}, indent=1) + "\n")
+                                        "students": students, "timing": timing or {}}, indent=1) + "\n")
 
 
 def _read_run(folder: Path) -> dict:
