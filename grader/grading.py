@@ -38,7 +38,7 @@ from .probes import run_check
 from .reports import (RECORD, ExerciseResult, StudentResult, atomic_write, class_table, gradebook_csv, load_record,
                       save_student)
 from .rubric import Check, Exercise
-from .sandbox import TEMP_PREFIX, GiB, Limits, Sandbox, detect, stop_all, sweep_stale
+from .sandbox import TEMP_PREFIX, GiB, Limits, Sandbox, detect, start_warm, stop_all, stop_warm, sweep_stale
 
 @dataclass
 class Submission:
@@ -355,6 +355,8 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
     scratch = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-run-"))
     try:
         if todo:
+            if device == "cpu" and start_warm():  # it imports torch while the reference is checked
+                print("sandbox: warm workers (a zygote that has imported torch forks each child)", file=sys.stderr)
             print(f"checking the reference on {device} for {', '.join(names)} ...", file=sys.stderr)
             preflight = Preflight(course, device)
             pack = scratch / "data.safetensors"
@@ -409,6 +411,7 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
             pool.shutdown(wait=True, cancel_futures=True)
             progress.close()
     finally:
+        stop_warm()
         shutil.rmtree(scratch, ignore_errors=True)
     timing["grading"] = time.monotonic() - grading_started
     reporting_started = time.monotonic()

@@ -14,7 +14,9 @@ code exists in the process:
   ``no_new_privs``, then runs the worker as process 1 of its pid namespace.
 
 When process 1 ends, or the jail's parent (this grader) dies or kills it, the kernel kills every
-process in the namespace, ``setsid`` or not. Results come back over a pipe as framed plain data
+process in the namespace, ``setsid`` or not. Warm workers: ``start_warm`` starts a zygote that
+imports torch and the grader once (never student code); each worker run is then forked from it
+and goes through the same jail before running the worker in that interpreter. Results come back over a pipe as framed plain data
 (safetensors), read here with size caps and a strict order; the child's output is kept to its
 first and last bytes. Where a layer is missing (no namespaces, no cgroups) grading goes on with
 the rest and ``Isolation.missing`` says what was lost.
@@ -413,33 +415,43 @@ class Sandbox:
         return self.run([sys.executable, "-I", "-c", _bootstrap(), *module_args], limits, slot)
 
     def run(self, argv: list[str], limits: Limits, slot: int = 0) -> ChildRun:
-        """Run ``argv`` in the jail with the results channel on fd 3; wait within the limits."""
+        """Run ``argv`` in the jail with the results channel on fd 3; wait within the limits.
+
+        A worker run goes to the warm zygote when one is running (``start_warm``), otherwise a
+        fresh interpreter is started for it.
+        """
         self._make_cgroups(limits, slot)
-        spec = self.root / "spec.json"
-        spec.write_text(json.dumps(self._spec(argv, limits, slot)))
+        spec = self._spec(argv, limits, slot)
         read_results, write_results = os.pipe()
         read_output, write_output = os.pipe()
-        jail = [sys.executable, "-I", "-c", _bootstrap(), "grader.sandbox", "jail", str(spec), str(write_results)]
         start = time.monotonic()
+        zygote = _ZYGOTE
         try:
-            child = subprocess.Popen(jail, cwd=self.root, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
-                                     stdin=subprocess.DEVNULL, stdout=write_output, stderr=write_output,
-                                     pass_fds=(write_results,), start_new_session=True)
+            if zygote is not None and zygote.alive() and "grader.worker" in argv:
+                read_status, write_status = os.pipe()
+                try:
+                    zygote.spawn(spec, [write_results, write_output, write_status])
+                finally:
+                    os.close(write_status)
+                child = WarmChild(read_status)
+            else:
+                (self.root / "spec.json").write_text(json.dumps(spec))
+                jail = [sys.executable, "-I", "-c", _bootstrap(), "grader.sandbox", "jail",
+                        str(self.root / "spec.json"), str(write_results)]
+                child = ColdChild(subprocess.Popen(
+                    jail, cwd=self.root, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, stdin=subprocess.DEVNULL,
+                    stdout=write_output, stderr=write_output, pass_fds=(write_results,), start_new_session=True))
         finally:
             os.close(write_results)
             os.close(write_output)
-        with _LIVE_LOCK:
-            _LIVE.add(child.pid)
         channel = Channel(limits.payload_bytes, 4 * limits.payload_bytes + MiB)
         output = OutputTail(limits.output_bytes)
         timed_out = False
         try:
             timed_out = self._pump(child, read_results, read_output, channel, output, start + limits.wall_seconds)
         finally:
-            _kill(child.pid)
+            child.kill()
             child.wait()
-            with _LIVE_LOCK:
-                _LIVE.discard(child.pid)
             os.close(read_results)
             os.close(read_output)
             out_of_memory = _cgroup_stats(self.cgroups)
@@ -454,8 +466,8 @@ class Sandbox:
     def _pump(child, read_results: int, read_output: int, channel: Channel, output: OutputTail,
               deadline: float) -> bool:
         """Read results and output until the child ends or the deadline passes; True when it was too late."""
-        sinks = {read_results: channel.feed, read_output: output.feed}
-        open_fds = [read_results, read_output]
+        sinks = {read_results: channel.feed, read_output: output.feed, **child.sinks()}
+        open_fds = list(sinks)
         ended_at = None
         while open_fds:
             now = time.monotonic()
@@ -472,9 +484,91 @@ class Sandbox:
                     sinks[fd](data)
                 else:
                     open_fds.remove(fd)
+                    if fd in child.sinks():
+                        child.closed()
             if channel.error and child.poll() is None:
-                _kill(child.pid)
+                child.kill()
         return False
+
+
+class ColdChild:
+    """A jail started as a new interpreter: the grader's own child."""
+
+    def __init__(self, process: subprocess.Popen):
+        self.process = process
+        with _LIVE_LOCK:
+            _LIVE.add(process.pid)
+
+    def sinks(self) -> dict:
+        return {}
+
+    def closed(self) -> None:
+        pass
+
+    def poll(self) -> int | None:
+        return self.process.poll()
+
+    def kill(self) -> None:
+        _kill(self.process.pid)
+
+    def wait(self) -> None:
+        self.process.wait()
+        with _LIVE_LOCK:
+            _LIVE.discard(self.process.pid)
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.returncode
+
+
+class WarmChild:
+    """A jail forked by the zygote: its keeper reports ``pid N``, then ``exit C`` or ``signal S``, on a pipe."""
+
+    def __init__(self, status_fd: int):
+        self.status_fd, self.buffer, self.pid, self.code, self.eof = status_fd, b"", None, None, False
+
+    def sinks(self) -> dict:
+        return {} if self.eof else {self.status_fd: self.feed}
+
+    def feed(self, data: bytes) -> None:
+        self.buffer += data
+        while b"\n" in self.buffer:
+            line, self.buffer = self.buffer.split(b"\n", 1)
+            word, _, number = line.decode(errors="replace").partition(" ")
+            if word == "pid" and number.isdigit() and self.pid is None:
+                self.pid = int(number)
+                with _LIVE_LOCK:
+                    _LIVE.add(self.pid)
+            elif word in ("exit", "signal") and number.isdigit() and self.code is None:
+                self.code = int(number) if word == "exit" else -int(number)
+
+    def closed(self) -> None:
+        self.eof = True
+        if self.code is None:
+            self.code = -signal.SIGKILL  # the keeper died without a word: killed
+
+    def poll(self) -> int | None:
+        return self.code
+
+    def kill(self) -> None:
+        if self.pid is not None and self.code is None:
+            _kill(self.pid)
+
+    def wait(self) -> None:
+        deadline = time.monotonic() + 10
+        while not self.eof and time.monotonic() < deadline:
+            ready, _, _ = select.select([self.status_fd], [], [], 0.25)
+            if ready:
+                data = os.read(self.status_fd, 4096)
+                self.feed(data) if data else self.closed()
+        os.close(self.status_fd)
+        if self.pid is not None:
+            with _LIVE_LOCK:
+                _LIVE.discard(self.pid)
+
+    @property
+    def returncode(self) -> int | None:
+        return self.code
 
 
 @lru_cache(maxsize=1)
@@ -633,10 +727,13 @@ def _drop_privileges(libc, spec: dict) -> None:
     _die_with_parent(libc)  # again: a change of uid clears the request
 
 
-def jail(spec_path: str, channel_fd: str) -> None:
-    """Enter the namespaces, fork process 1 of the new pid namespace, and there build the root and exec."""
-    spec = json.loads(Path(spec_path).read_text())
-    fd = int(channel_fd)
+def jail(spec: dict, channel_fd: int, status_fd: int | None = None) -> None:
+    """Enter the namespaces, fork process 1 of the new pid namespace, and there build the root and run the worker.
+
+    Cold (``status_fd`` None): process 1 execs ``spec['argv']`` and the keeper exits as it did. Warm
+    (forked from the zygote): the keeper reports ``pid``/``exit``/``signal`` lines on ``status_fd``
+    and process 1 runs the worker in the already-initialised interpreter.
+    """
     libc = _libc()
     _die_with_parent(libc)
     if spec["namespaces"]:
@@ -646,32 +743,173 @@ def jail(spec_path: str, channel_fd: str) -> None:
                "unshare(mount, net, pid, ipc, uts)")
         pid = os.fork()
         if pid:  # stay as the namespace's keeper: its death (or ours) ends everything inside
+            if status_fd is not None:
+                os.close(channel_fd)  # only process 1 speaks on the channel; EOF comes when it is gone
+                os.write(status_fd, f"pid {os.getpid()}\n".encode())
             _, status = os.waitpid(pid, 0)
+            if status_fd is not None:
+                line = f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else f"exit {os.WEXITSTATUS(status)}"
+                os.write(status_fd, f"{line}\n".encode())
+                os._exit(0)
             if os.WIFSIGNALED(status):
                 signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
                 os.kill(os.getpid(), os.WTERMSIG(status))
             os._exit(os.waitstatus_to_exitcode(status))
         _die_with_parent(libc)
+    if status_fd is not None:
+        os.close(status_fd)
     for folder in spec["cgroups"]:
         Path(folder, "cgroup.procs").write_text(str(os.getpid()))
     if spec["namespaces"]:
         _build_root(libc, spec)
     os.chdir(spec["cwd"])
-    if fd != 3:
-        os.dup2(fd, 3)
-        os.close(fd)
+    if channel_fd != 3:
+        os.dup2(channel_fd, 3)
+        os.close(channel_fd)
     _drop_privileges(libc, spec)
-    os.execve(spec["argv"][0], spec["argv"], spec["env"])
+    if status_fd is None:
+        os.execve(spec["argv"][0], spec["argv"], spec["env"])
+    _run_warm(spec)
+
+
+# --- warm workers: a clean parent that has imported torch and the grader, forking one child per run --------
+
+
+def _preload() -> None:
+    """What every worker imports, once, in the zygote: torch (and its optimizers), matplotlib, the rubrics."""
+    import matplotlib
+    import torch  # noqa: F401
+    import torch._dynamo  # noqa: F401  (the first optimizer would import it: seconds)
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # noqa: F401
+
+    from . import checks, course, data, payload, probes, rubric, worker  # noqa: F401
+
+    for name in rubric.exercise_names():
+        rubric.load(name)
+
+
+def _run_warm(spec: dict) -> None:
+    """Process 1 of a warm child: the environment of ``spec``, then the worker's ``main``, in this interpreter."""
+    import torch
+
+    from . import worker
+
+    os.environ.clear()
+    os.environ.update(spec["env"])
+    torch.set_num_threads(int(spec["env"].get("OMP_NUM_THREADS", "1")))
+    code = 1
+    try:
+        code = worker.main(spec["argv"][spec["argv"].index("grader.worker") + 1:]) or 0
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def zygote(control_fd: int) -> None:
+    """Serve spawn requests (a spec and three pipes) from the grader until it closes the control socket."""
+    import socket
+
+    libc = _libc()
+    _die_with_parent(libc)
+    control = socket.socket(fileno=control_fd)
+    _preload()
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel: keepers report their end
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(control, 1 << 20, 3)
+        except OSError:
+            break
+        if not message:
+            break
+        if len(fds) != 3:
+            for fd in fds:
+                os.close(fd)
+            continue
+        if os.fork() == 0:
+            try:
+                control.close()
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                channel, output, status = fds
+                for fd, target in ((output, 1), (output, 2), (channel, 3), (status, 4)):
+                    os.dup2(fd, target)
+                os.closerange(5, 1 << 16)  # nothing of the zygote's (its control socket least of all) stays open
+                os.setsid()
+                jail(json.loads(message), 3, 4)
+            except BaseException as exc:  # noqa: BLE001 (report, never return into the zygote's loop)
+                os.write(2, f"grader sandbox: cannot set up the child: {exc}\n".encode())
+            os._exit(70)
+        for fd in fds:
+            os.close(fd)
+
+
+class Zygote:
+    """The grader's handle on its zygote process: ``spawn`` sends a spec and the child's three pipe ends."""
+
+    def __init__(self):
+        import socket
+
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.scratch = tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-zygote-")  # matplotlib's cache
+        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+               "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg", "OMP_WAIT_POLICY": "PASSIVE", "PYTHONHASHSEED": "0",
+               "PYTHONDONTWRITEBYTECODE": "1", "HOME": self.scratch, "MPLCONFIGDIR": self.scratch}
+        self.process = subprocess.Popen([sys.executable, "-I", "-c", _bootstrap(), "grader.sandbox", "zygote",
+                                         str(theirs.fileno())], pass_fds=(theirs.fileno(),), env=env,
+                                        stdin=subprocess.DEVNULL, start_new_session=True)
+        theirs.close()
+        self.control, self.lock = ours, threading.Lock()
+
+    def spawn(self, spec: dict, fds: list[int]) -> None:
+        import socket
+
+        with self.lock:
+            socket.send_fds(self.control, [json.dumps(spec).encode()], fds)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def close(self) -> None:
+        self.control.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+_ZYGOTE: Zygote | None = None
+
+
+def start_warm() -> bool:
+    """Start the zygote for this process's runs (where namespaces work); False when runs stay cold."""
+    global _ZYGOTE
+    if _ZYGOTE is None and detect().namespaces and os.environ.get("GRADER_WARM", "1") != "0":
+        _ZYGOTE = Zygote()
+    return _ZYGOTE is not None
+
+
+def stop_warm() -> None:
+    global _ZYGOTE
+    if _ZYGOTE is not None:
+        _ZYGOTE.close()
+        _ZYGOTE = None
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) == 3 and argv[0] == "jail":
-        try:
-            jail(argv[1], argv[2])
-        except (JailError, OSError) as exc:
-            print(f"grader sandbox: cannot set up the child: {exc}", file=sys.stderr)
-            return 70
-    print("usage: python -m grader.sandbox jail SPEC CHANNEL_FD", file=sys.stderr)
+    try:
+        if len(argv) == 3 and argv[0] == "jail":
+            jail(json.loads(Path(argv[1]).read_text()), int(argv[2]))
+        if len(argv) == 2 and argv[0] == "zygote":
+            zygote(int(argv[1]))
+            return 0
+    except (JailError, OSError) as exc:
+        print(f"grader sandbox: cannot set up the child: {exc}", file=sys.stderr)
+        return 70
+    print("usage: python -m grader.sandbox jail SPEC CHANNEL_FD | zygote CONTROL_FD", file=sys.stderr)
     return 2
 
 

@@ -71,20 +71,22 @@ def results_by_check(out: Path, student: str) -> dict[str, dict]:
     return {t["name"]: t for t in gradescope(out, student)["tests"]}
 
 
-def sandbox_processes(marker: str = "grader.sandbox jail", wait: float = 5.0) -> list[str]:
-    """Processes running as a sandbox uid, or whose command line holds ``marker``: none should outlive a run.
+def sandbox_processes(*markers: str, wait: float = 5.0) -> list[str]:
+    """Processes running as a sandbox uid, or a jail or zygote of the grader's, or whose command line holds one
+    of ``markers``: none should outlive a run.
 
     Killed processes take a moment to go: look again for up to ``wait`` seconds before answering.
     """
     import time
 
     deadline = time.monotonic() + wait
-    while (found := _sandbox_processes(marker)) and time.monotonic() < deadline:
+    markers = ("grader.sandbox jail", "grader.sandbox zygote", *markers)
+    while (found := _sandbox_processes(markers)) and time.monotonic() < deadline:
         time.sleep(0.2)
     return found
 
 
-def _sandbox_processes(marker: str) -> list[str]:
+def _sandbox_processes(markers: tuple[str, ...]) -> list[str]:
     from grader.sandbox import BASE_UID
 
     found = []
@@ -98,6 +100,6 @@ def _sandbox_processes(marker: str) -> list[str]:
                 continue  # a zombie: already dead, waiting for its parent to reap it
         except OSError:
             continue
-        if uid >= BASE_UID or (marker and marker in cmdline and str(os.getpid()) != proc.name):
+        if uid >= BASE_UID or (any(m in cmdline for m in markers) and str(os.getpid()) != proc.name):
             found.append(f"{proc.name} (uid {uid}): {cmdline[:200]}")
     return found
