@@ -87,7 +87,7 @@ def run(course: Course, repeats: int = 3, class_size: int = 20, only: str | None
         rows.append(Row("pytest exercises/ --impl reference", pytest_times))
 
         phases: dict[str, list[float]] = {k: [] for k in ("total", "preflight", "start-up", "checks", "reporting")}
-        bare = []
+        cold, bare = [], []
         for i in range(repeats):
             progress(f"bench: one reference submission ({i + 1}/{repeats})")
             out = work / f"one-out-{i}"
@@ -101,17 +101,19 @@ def run(course: Course, repeats: int = 3, class_size: int = 20, only: str | None
             phases["start-up"].append(children - checks)
             phases["checks"].append(checks)
             phases["reporting"].append(timing["reporting"])
-            bare.append(_timed([*_grader(), "--course", str(course.root), "grade", str(one), "--out",
-                                str(work / f"bare-{i}"), "--jobs", "1", "--device", device, *only_args],
-                               course.root, {"GRADER_ISOLATION": "process"}))
+            for mode, env in (("cold", {"GRADER_WARM": "0"}), ("bare", {"GRADER_ISOLATION": "process"})):
+                (cold if mode == "cold" else bare).append(_timed(
+                    [*_grader(), "--course", str(course.root), "grade", str(one), "--out", str(work / f"{mode}-{i}"),
+                     "--jobs", "1", "--device", device, *only_args], course.root, env))
         rows.append(Row("grade one reference submission", phases["total"], note="wall, CLI start to exit"))
         rows.append(Row("  reference preflight", phases["preflight"]))
         rows.append(Row("  children: start-up (process, sandbox, imports)", phases["start-up"],
                         note=f"{len(exercises)} children"))
         rows.append(Row("  children: the checks", phases["checks"]))
         rows.append(Row("  reporting", phases["reporting"]))
-        overhead = [a - b for a, b in zip(phases["total"], bare)]
-        rows.append(Row("sandbox overhead per submission", overhead, note="minus GRADER_ISOLATION=process"))
+        rows.append(Row("  the same, a fresh interpreter per child", cold, note="GRADER_WARM=0"))
+        rows.append(Row("sandbox overhead per submission", [a - b for a, b in zip(cold, bare)],
+                        note="GRADER_WARM=0 minus GRADER_ISOLATION=process"))
 
         for jobs in (1, 2):
             rates = []

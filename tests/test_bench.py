@@ -12,7 +12,8 @@ def test_the_benchmark_prints_a_row_per_measure_with_the_machine_in_its_header()
     measures = [r.split("|")[1].strip() for r in rows]
     assert measures == ["pytest exercises/ --impl reference", "grade one reference submission",
                         "reference preflight", "children: start-up (process, sandbox, imports)",
-                        "children: the checks", "reporting", "sandbox overhead per submission",
+                        "children: the checks", "reporting", "the same, a fresh interpreter per child",
+                        "sandbox overhead per submission",
                         "class of 2, --jobs 1", "class of 2, --jobs 2"]
     for row in rows:
         median = row.split("|")[2].strip()
