@@ -23,6 +23,7 @@ import grader
 
 from . import GraderError, rubric
 from .course import Course
+from .sandbox import TEMP_PREFIX
 
 
 def _grader() -> list[str]:
@@ -69,7 +70,7 @@ def run(course: Course, repeats: int = 3, class_size: int = 20, only: str | None
         raise GraderError("bench: --repeats and --class-size must be at least 1")
     exercises = [e.name for e in rubric.select(only)]
     only_args = ["--only", ",".join(exercises)]
-    work = Path(tempfile.mkdtemp(prefix="grader-bench-"))
+    work = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-bench-"))
     rows: list[Row] = []
     try:
         one = work / "one"

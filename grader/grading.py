@@ -22,6 +22,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import torch
@@ -31,7 +32,7 @@ import grader
 from . import GraderError, calibration, data, rubric, shards
 from .checks import CheckResult, GradcheckConsistent, judge_check
 from .course import Course
-from .expected import Expectations, reference_values
+from .expected import Expectations
 from .pages import class_report_html
 from .payload import PayloadError, read_outcomes
 from .probes import run_check
@@ -48,6 +49,7 @@ class Submission:
     student: str
     folder: Path
 
+    @cached_property
     def sources(self) -> list[Path]:
         found: dict[str, Path] = {}
         for pattern in ("*.py", "*/*.py", "*.ipynb", "*/*.ipynb"):
@@ -56,10 +58,11 @@ class Submission:
                     found.setdefault(path.stem, path)  # a .py beats a notebook of the same name
         return sorted(found.values())
 
+    @cached_property
     def files(self) -> dict[str, bytes]:
         """What the sandbox gets: each source as a ``.py`` file (a notebook's code cells, joined)."""
         files = {}
-        for path in self.sources():
+        for path in self.sources:
             try:
                 files[f"{path.stem}.py"] = notebook_code(path) if path.suffix == ".ipynb" else path.read_bytes()
             except (OSError, ValueError) as exc:  # an unreadable notebook: its import fails with the reason
@@ -68,7 +71,7 @@ class Submission:
         return files
 
     def file(self, exercise: str) -> str | None:
-        return f"{exercise}.py" if any(p.stem == exercise for p in self.sources()) else None
+        return f"{exercise}.py" if any(p.stem == exercise for p in self.sources) else None
 
 
 def notebook_code(path: Path) -> bytes:
@@ -127,10 +130,12 @@ class Preflight:
             if calibration.proven(exercise, check, Path(reference.__file__), self.device):
                 continue
             expected = expectations.for_check(check)
-            if isinstance(check.judge, GradcheckConsistent):  # the student's Jacobians meet the reference's here
-                expectations.anchors[check.id] = reference_values(exercise, check, reference, self.device)
             if not check.judge.needs_reference:
-                result = judge_check(exercise.name, check, run_check(check, reference, self.device), expected, self.device)
+                outcomes = run_check(check, reference, self.device)
+                if isinstance(check.judge, GradcheckConsistent):  # the student's Jacobians meet the reference's here
+                    expectations.anchors[check.id] = [o.values for o in outcomes]
+                result = judge_check(exercise.name, check, outcomes, expected, self.device,
+                                     expectations.anchors.get(check.id))
                 if not result.passed:
                     raise GraderError(f"the reference fails its own check {exercise.name}::{check.id}: "
                                       f"{result.message}\nFix reference/ or the rubric before grading.")
@@ -159,7 +164,7 @@ class GradeExercise:
         start = time.monotonic()
         slot = self.slots.get()
         try:
-            with Sandbox(submission.files(), f"{submission.student}-{self.exercise.key}", hide=self.hide,
+            with Sandbox(submission.files, f"{submission.student}-{self.exercise.key}", hide=self.hide,
                          data_pack=self.data_pack, device=self.device) as box:
                 run = box.run_python(["grader.worker", "--exercise", name, "--file", str(box.work / filename),
                                       "--device", self.device, "--hidden"], self.limits, slot)
@@ -242,7 +247,7 @@ def digest(course: Course, exercises: list[Exercise]) -> str:
 
 def file_hashes(submission: Submission) -> dict[str, str]:
     return {str(p.relative_to(submission.folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in submission.sources()}
+            for p in submission.sources}
 
 
 class Progress:

@@ -293,7 +293,7 @@ class Channel:
                       "check": "checked", "done": "closed"}[name]
 
 
-def _cgroup_stats(folders: list[Path]) -> bool:
+def _ran_out_of_memory(folders: list[Path]) -> bool:
     """Whether a memory cgroup among ``folders`` hit its limit (an OOM kill, or allocations refused)."""
     for folder in folders:
         try:
@@ -454,7 +454,7 @@ class Sandbox:
             child.wait()
             os.close(read_results)
             os.close(read_output)
-            out_of_memory = _cgroup_stats(self.cgroups)
+            out_of_memory = _ran_out_of_memory(self.cgroups)
             self._remove_cgroups()
         code = child.returncode
         for name, body in channel.frames.items():

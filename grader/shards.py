@@ -47,9 +47,10 @@ def write_run(out: Path, settings: dict, shard: tuple[int, int] | None, students
 def _read_run(folder: Path) -> dict:
     try:
         run = json.loads((folder / RUN).read_text())
-        run["settings"], run["students"]  # noqa: B018 (both must be there)
+        if not {"settings", "students", "shard"} <= run.keys():
+            raise KeyError(RUN)
         return run
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         raise GraderError(f"{folder} holds no finished grading run ({RUN} is missing or unreadable): "
                           "grade that shard (again) first") from None
 
