@@ -329,7 +329,7 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
         raise GraderError(f"cannot create --out {out}: {exc}") from None
     isolation = detect()
     print(f"sandbox: {isolation.describe()}", file=sys.stderr)
-    for layer in isolation.missing():
+    for layer in isolation.missing(device):
         print(f"note: grading without {layer}", file=sys.stderr)
 
     started = time.monotonic()

@@ -50,8 +50,22 @@ class Value:
         return f"a {self.kind} ({str(t.dtype).replace('torch.', '')}, {shape}{where})"
 
 
+class Numbers:
+    """Numbers a probe read off student code (batch sizes, shapes, layer codes, a list of losses).
+
+    They are judged by value alone: unlike a tensor the student returned, they belong to no device.
+    """
+
+    __slots__ = ("tensor",)
+
+    def __init__(self, data: Any, dtype: torch.dtype | None = None):
+        self.tensor = torch.as_tensor(data, dtype=dtype)
+
+
 def plain(obj: Any) -> Value:
     """Turn whatever student code returned into a ``Value`` without keeping a reference to it."""
+    if isinstance(obj, Numbers):
+        return Value("Tensor", obj.tensor.detach().to("cpu", copy=True).contiguous())
     if isinstance(obj, torch.Tensor):
         tensor = obj.detach().as_subclass(torch.Tensor)
         if tensor.dtype not in STORABLE:

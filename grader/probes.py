@@ -19,7 +19,7 @@ from typing import Any, Sequence
 
 import torch
 
-from .payload import FIGURE_PNG, Outcome, plain
+from .payload import FIGURE_PNG, Numbers, Outcome, plain
 from .rubric import Case, Check
 
 STUB_NAME = re.compile(r"^ex\d\d\.[\w.]+$")
@@ -155,7 +155,7 @@ class SelfGradcheck:
                     numeric[:, k] = ((f_up - f_down) / (2 * self.eps)).reshape(-1)
                 result[f"analytic/{name}"] = analytic[i]
                 result[f"numeric/{name}"] = numeric
-        result["out_shape"] = torch.tensor(list(out.shape), dtype=torch.int64)
+        result["out_shape"] = Numbers(list(out.shape), dtype=torch.int64)
         return result
 
 

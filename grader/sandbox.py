@@ -100,16 +100,22 @@ class Isolation:
     own_uid: bool = False  # root: each child runs as a uid of its own
     cgroups: tuple[str, ...] = ()  # parent folders for per-child cgroups, e.g. the memory and pids hierarchies
 
-    def missing(self) -> list[str]:
+    def limits(self, controller: str) -> bool:
+        """Whether the per-child cgroups limit ``controller`` (``memory`` or ``pids``)."""
+        return any(controller in _controllers(c) for c in self.cgroups)
+
+    def missing(self, device: str = "cpu") -> list[str]:
         lost = []
         if not self.namespaces:
             lost.append("namespaces (no unshare permission): the child can see the file system and the network, "
                         "and a process it detaches can outlive the time limit")
         if not self.own_uid:
             lost.append("a uid per child (the grader is not root): no process-count limit")
-        if not any("memory" in c for c in self.cgroups):
-            lost.append("a memory cgroup: memory is limited by the data segment's size only")
-        if not any("pids" in c for c in self.cgroups):
+        if not self.limits("memory"):
+            lost.append("a memory cgroup: on CUDA memory is not limited (CUDA maps far more address space than "
+                        "it uses, so the data segment cannot be capped)" if device == "cuda" else
+                        "a memory cgroup: memory is limited by the data segment's size only")
+        if not self.limits("pids"):
             lost.append("a pids cgroup: processes are limited per uid only")
         return lost
 
@@ -119,8 +125,18 @@ class Isolation:
             parts.append("namespaces (mount, net, pid" + (", user" if self.user_namespace else "") + ")")
         if self.own_uid:
             parts.append("a uid per child")
-        parts += [f"{Path(c).parts[4]} cgroup" for c in self.cgroups]
+        parts += [f"{' and '.join(sorted(_controllers(c)))} cgroup" + (" (v2)" if _is_v2(c) else "")
+                  for c in self.cgroups]
         return ", ".join(parts) or "process groups and rlimits only"
+
+
+def _is_v2(folder: str) -> bool:
+    return Path(folder, "cgroup.controllers").exists()
+
+
+def _controllers(folder: str) -> set[str]:
+    """The limits a per-child cgroup under ``folder`` sets: a v1 hierarchy's own, or both in v2."""
+    return {"memory", "pids"} if _is_v2(folder) else {n for n in ("memory", "pids") if n in Path(folder).parts}
 
 
 def _own_cgroup_parents() -> tuple[str, ...]:
@@ -131,7 +147,12 @@ def _own_cgroup_parents() -> tuple[str, ...]:
         return ()
     found = []
     for line in lines:
-        _, controllers, path = line.split(":", 2)
+        hierarchy, controllers, path = line.split(":", 2)
+        if hierarchy == "0" and not controllers:  # the unified (v2) hierarchy
+            folder = Path("/sys/fs/cgroup") / path.lstrip("/")
+            if _delegate_v2(folder) and _can_create_in(folder, "memory.max", "pids.max"):
+                found.append(str(folder))
+            continue
         for name in ("memory", "pids"):
             if name in controllers.split(","):
                 folder = Path("/sys/fs/cgroup") / name / path.lstrip("/")
@@ -140,14 +161,26 @@ def _own_cgroup_parents() -> tuple[str, ...]:
     return tuple(found)
 
 
-def _can_create_in(folder: Path, control: str) -> bool:
+def _delegate_v2(folder: Path) -> bool:
+    """Enable the memory and pids controllers for the children of a v2 group (refused where it holds processes)."""
+    try:
+        if not {"memory", "pids"} <= set((folder / "cgroup.controllers").read_text().split()):
+            return False
+        if not {"memory", "pids"} <= set((folder / "cgroup.subtree_control").read_text().split()):
+            (folder / "cgroup.subtree_control").write_text("+memory +pids")
+        return True
+    except OSError:
+        return False
+
+
+def _can_create_in(folder: Path, *controls: str) -> bool:
     probe = folder / f"grader-probe-{os.getpid()}"
     try:
         probe.mkdir()
     except OSError:
         return False
     try:
-        return (probe / control).exists() and os.access(probe / control, os.W_OK)
+        return all((probe / c).exists() and os.access(probe / c, os.W_OK) for c in controls)
     finally:
         try:
             probe.rmdir()
@@ -356,13 +389,15 @@ class Sandbox:
     def environment(self, limits: Limits) -> dict[str, str]:
         threads = str(limits.threads)
         home = str(self.work)
-        env = {"PATH": "/usr/bin:/bin", "HOME": home, "TMPDIR": "/tmp" if self.isolation.namespaces else home,
+        env = {"PATH": "/usr/bin:/bin", "HOME": home, "USER": "student", "LOGNAME": "student",  # uid not in passwd "TMPDIR": "/tmp" if self.isolation.namespaces else home,
                "LANG": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
                "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "MPLBACKEND": "Agg", "MPLCONFIGDIR": home,
                # idle OpenMP threads sleep instead of spinning: on a busy machine spinning makes training crawl
                "OMP_WAIT_POLICY": "PASSIVE"}
-        if "CUDA_VISIBLE_DEVICES" in os.environ:
-            env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
+        if self.device == "cuda":  # where the loader finds the driver, as the grader does
+            for name in ("CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH"):
+                if name in os.environ:
+                    env[name] = os.environ[name]
         if self.data_pack is not None:
             env["COURSE_DATA_PACK"] = PACK_INSIDE if self.isolation.namespaces else str(self.data_pack)
         return env
@@ -371,14 +406,14 @@ class Sandbox:
         iso = self.isolation
         rlimits = {"RLIMIT_CPU": [limits.cpu, limits.cpu + 5], "RLIMIT_CORE": [0, 0],
                    "RLIMIT_FSIZE": [limits.file_bytes] * 2, "RLIMIT_NOFILE": [limits.open_files] * 2}
-        if self.device != "cuda" and not any("memory" in c for c in iso.cgroups):
+        if self.device != "cuda" and not iso.limits("memory"):
             # no memory cgroup: cap the data segment instead (CUDA maps far more address space than it uses)
             rlimits["RLIMIT_DATA"] = [limits.memory_bytes] * 2
         if iso.own_uid:
             rlimits["RLIMIT_NPROC"] = [limits.processes] * 2
         return {"namespaces": iso.namespaces, "user_namespace": iso.user_namespace,
                 "uid": BASE_UID + slot if iso.own_uid else None, "cgroups": [str(c) for c in self.cgroups],
-                "root": str(self.mount_point), "submission": str(self.submission), "binds": _binds(),
+                "root": str(self.mount_point), "submission": str(self.submission), "binds": _binds() + (_driver_folders() if self.device == "cuda" else []),
                 "hide": [*self.hide, *_always_hidden()], "devices": _devices(self.device == "cuda"),
                 "pack": str(self.data_pack) if self.data_pack else None,
                 "scratch_bytes": limits.scratch_bytes, "rlimits": rlimits, "argv": argv,
@@ -389,7 +424,14 @@ class Sandbox:
             folder = Path(parent) / f"grader-{os.getpid()}-{slot}-{self.root.name[-8:]}"
             try:
                 folder.mkdir()
-                if "memory" in parent:
+                if _is_v2(parent):
+                    (folder / "memory.max").write_text(str(limits.memory_bytes))
+                    (folder / "pids.max").write_text(str(limits.processes))
+                    try:  # no escape into swap either
+                        (folder / "memory.swap.max").write_text("0")
+                    except OSError:
+                        pass
+                elif "memory" in _controllers(parent):
                     (folder / "memory.limit_in_bytes").write_text(str(limits.memory_bytes))
                     try:  # no escape into swap either, where the kernel keeps that account
                         (folder / "memory.memsw.limit_in_bytes").write_text(str(limits.memory_bytes))
@@ -596,6 +638,29 @@ def _binds() -> list[str]:
     return [p for p in present if os.path.islink(p) and os.path.dirname(p) == "/" or not covered(p)]
 
 
+@lru_cache(maxsize=1)
+def _driver_folders() -> list[str]:
+    """The folders of the NVIDIA driver's libraries as this process loaded them; bound after ``_binds()``.
+
+    The driver is often a mount of its own inside ``/usr`` (e.g. ``/usr/local/nvidia``), which a bind
+    of ``/usr`` does not carry.
+    """
+    import torch
+
+    torch.cuda.init()
+    carried = {"/", *(os.path.realpath(p) for p in _binds())}
+    folders = set()
+    for line in Path("/proc/self/maps").read_text().splitlines():
+        fields = line.split(maxsplit=5)
+        if len(fields) == 6 and os.path.basename(fields[5]).startswith(("libcuda.so", "libnvidia-")):
+            folder = os.path.dirname(os.path.realpath(fields[5]))
+            while not os.path.ismount(folder):  # bind the whole mount that holds it
+                folder = os.path.dirname(folder)
+            if folder not in carried:
+                folders.add(folder)
+    return sorted(folders)
+
+
 def _devices(cuda: bool) -> list[str]:
     names = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"]
     if cuda:
@@ -678,8 +743,12 @@ def _build_root(libc, spec: dict) -> None:
     os.makedirs(inside("/dev"))
     _mount(libc, "tmpfs", inside("/dev"), "tmpfs", MS_NOSUID, "size=64k,mode=755")
     for device in spec["devices"]:
-        open(inside(device), "w").close()
-        _mount(libc, device, inside(device), None, MS_BIND)
+        if os.path.isdir(device):  # e.g. /dev/nvidia-caps
+            os.makedirs(inside(device))
+            _mount(libc, device, inside(device), None, MS_BIND | MS_REC)
+        else:
+            open(inside(device), "w").close()
+            _mount(libc, device, inside(device), None, MS_BIND)
     for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
                          ("stderr", "/proc/self/fd/2")):
         os.symlink(target, inside(f"/dev/{name}"))

@@ -22,6 +22,8 @@ def attempt(name, action):
         facts[name] = type(exc).__name__
 attempt("reference", lambda: open(REFERENCE).read())
 attempt("examples", lambda: os.listdir(EXAMPLES))
+import getpass
+attempt("user", getpass.getuser)  # torch's caches ask for it; the child's uid is in no passwd file
 attempt("connect", lambda: socket.create_connection(("127.0.0.1", 9), timeout=1))
 attempt("write_package", lambda: open(PACKAGE + "/planted.py", "w"))
 attempt("big_file", lambda: open("big", "wb").write(b"x" * (300 << 20)))
@@ -55,7 +57,7 @@ def test_a_child_sees_only_its_own_world(tmp_path):
     assert facts["uid"] >= sandbox.BASE_UID and facts["pid"] == 1
     assert facts["cwd"] == sandbox.WORK and facts["files"] == ["probe.py"]
     assert facts["reference"] == "FileNotFoundError"
-    assert facts["examples"] == "[]"
+    assert facts["examples"] == "[]" and facts["user"] == "'student'"
     assert facts["connect"] == "OSError"  # no route: the namespace has no network
     assert facts["write_package"] == "OSError"  # read-only
     assert facts["big_file"] == "OSError"  # over the file-size limit

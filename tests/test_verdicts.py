@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grader.checks import GradcheckConsistent, Match, compare, judge_check, recognise
-from grader.payload import Outcome, Value, plain
+from grader.payload import Numbers, Outcome, Value, plain
 from grader.probes import Call, SelfGradcheck, run_check
 from grader.rubric import Check, case, randn
 
@@ -64,6 +64,14 @@ def test_mismatch_messages_read_like_assert_close():
 def test_a_tensor_on_the_wrong_device_is_refused():
     value = Value("Tensor", torch.zeros(2), "cpu")
     assert "on cpu but the inputs were on cuda" in compare("out", value, plain(torch.zeros(2)), torch.device("cuda"))
+
+
+def test_numbers_a_probe_read_off_student_code_belong_to_no_device():
+    cuda = torch.device("cuda")  # only a name here: nothing is allocated on it
+    sizes = plain(Numbers([4, 4, 2]))
+    assert sizes.device is None and compare("batch_sizes", sizes, plain(torch.tensor([4, 4, 2])), cuda) == ""
+    assert "Tensor-likes are not equal" in compare("batch_sizes", plain(Numbers([4, 4, 3])), sizes, cuda)
+    assert "on cpu but the inputs were on cuda" in compare("out", plain(torch.tensor([4, 4, 2])), sizes, cuda)
 
 
 def test_nan_where_finite_values_are_expected_is_named():

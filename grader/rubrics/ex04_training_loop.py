@@ -5,7 +5,7 @@ from torch import nn
 
 from grader import data
 from grader.checks import MODE_HINTS, Holds, Match, Threshold, at_least, is_true, like, prediction
-from grader.probes import Spy, StudentError, describe_figure, memo, outputs_named
+from grader.probes import Numbers, Spy, StudentError, describe_figure, memo, outputs_named
 from grader.rubric import Check, Exercise, case
 
 EXERCISE = Exercise("ex04_training_loop", "The training loop and an MLP", time_limit=120)
@@ -71,7 +71,7 @@ def probe_loader(trial):
     plain = batches(make(i["X"], i["y"], 4), "make_loader")
     shuffled = batches(make(i["X"], ids, 4, shuffle=True, seed=3), "make_loader")
     again = batches(make(i["X"], ids, 4, shuffle=True, seed=3), "make_loader")
-    return {"batch_sizes": torch.tensor([len(yb) for _, yb in plain]),
+    return {"batch_sizes": Numbers([len(yb) for _, yb in plain]),
             "X_in_order": torch.cat([xb for xb, _ in plain]),
             "same_seed_same_order": bool(torch.equal(torch.cat([yb for _, yb in again]),
                                                      torch.cat([yb for _, yb in shuffled]))),
@@ -119,9 +119,9 @@ def probe_mlp_structure(trial):
     layers = getattr(student_mlp(trial), "layers", None)
     if not isinstance(layers, nn.Sequential):
         raise StudentError("MLP must keep its layers in `self.layers`, an nn.Sequential")
-    return {"layers": torch.tensor([LAYER_CODES.get(type(m), 0) for m in layers]),
-            "linear_shapes": torch.tensor([[m.in_features, m.out_features] for m in layers if isinstance(m, nn.Linear)]),
-            "dropout": torch.tensor([m.p for m in layers if isinstance(m, nn.Dropout)], dtype=torch.float64)}
+    return {"layers": Numbers([LAYER_CODES.get(type(m), 0) for m in layers]),
+            "linear_shapes": Numbers([[m.in_features, m.out_features] for m in layers if isinstance(m, nn.Linear)]),
+            "dropout": Numbers([m.p for m in layers if isinstance(m, nn.Dropout)], dtype=torch.float64)}
 
 
 def probe_mlp_forward(trial):
@@ -154,7 +154,7 @@ def probe_fit_iris(trial):
     model.eval()
     with torch.no_grad():  # held-out features only: their labels stay with the grader
         logits = model(data.iris_split().X_test.to(trial.device))
-    return {"logits": logits, "losses": torch.as_tensor(list(losses), dtype=torch.float64)}
+    return {"logits": logits, "losses": Numbers(list(losses), dtype=torch.float64)}
 
 
 def held_out_accuracy(values, inputs):
@@ -169,7 +169,7 @@ def probe_compare(trial):
                                                 trial.inputs["epochs"], trial.inputs["seed"])
     if not isinstance(curves, dict) or set(curves) != {"sgd", "adam"}:
         raise StudentError("compare_optimizers should return a dict with the keys 'sgd' and 'adam'")
-    return {name: torch.as_tensor(list(curves[name]), dtype=torch.float64) for name in ("sgd", "adam")}
+    return {name: Numbers(list(curves[name]), dtype=torch.float64) for name in ("sgd", "adam")}
 
 
 def probe_plot(trial):

@@ -7,7 +7,7 @@ from torch import nn
 
 from grader import data
 from grader.checks import GradcheckConsistent, Holds, Match, Require, Threshold, at_least, is_true, like, prediction, scaled_by
-from grader.probes import Backward, Call, SelfGradcheck, StudentError, describe_figure, memo, outputs_named
+from grader.probes import Backward, Call, Numbers, SelfGradcheck, StudentError, describe_figure, memo, outputs_named
 from grader.rubric import Check, Exercise, case, randn
 
 EXERCISE = Exercise("ex05_heteroscedastic", "Heteroscedastic regression", time_limit=120)
@@ -75,7 +75,7 @@ def probe_structure(trial):
     heads = {name: getattr(model, name, None) for name in ("mu_head", "logvar_head")}
     mu, logvar = two_outputs(model(trial.inputs["x"]), "forward")
     facts = {f"{name}_is_linear_to_1": isinstance(h, nn.Linear) and h.out_features == 1 for name, h in heads.items()}
-    return {**facts, "mu_shape": torch.tensor(list(mu.shape)), "logvar_shape": torch.tensor(list(logvar.shape))}
+    return {**facts, "mu_shape": Numbers(list(mu.shape)), "logvar_shape": Numbers(list(logvar.shape))}
 
 
 def shape_is(name, what):

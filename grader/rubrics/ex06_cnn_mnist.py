@@ -5,7 +5,7 @@ from torch import nn
 
 from grader import data
 from grader.checks import MODE_HINTS, Holds, Match, Require, Threshold, at_least, like, prediction
-from grader.probes import Spy, StudentError, describe_figure, memo
+from grader.probes import Numbers, Spy, StudentError, describe_figure, memo
 from grader.rubric import Check, Exercise, case
 
 EXERCISE = Exercise("ex06_cnn_mnist", "A CNN on MNIST", time_limit=180)
@@ -75,7 +75,7 @@ def probe_loader(trial):
     i = trial.inputs
     loader = trial.target("mnist_loader")(i["images"], i["labels"], 5, 3)
     pairs = list(loader)
-    return {"batch_sizes": torch.tensor([len(yb) for _, yb in pairs]), "labels_in_order": torch.cat([yb for _, yb in pairs])}
+    return {"batch_sizes": Numbers([len(yb) for _, yb in pairs]), "labels_in_order": torch.cat([yb for _, yb in pairs])}
 
 
 def probe_train(trial):
@@ -85,7 +85,7 @@ def probe_train(trial):
     losses = trial.target("train_cnn")(model, fixed_batches(i), 2, 0.01)
     first = model.inner[1]
     return {"ran_in_training_mode": model.facts()["ran_in_training_mode"], "weight": first.weight,
-            "bias": first.bias, "losses": torch.as_tensor(list(losses), dtype=torch.float64)}
+            "bias": first.bias, "losses": Numbers(list(losses), dtype=torch.float64)}
 
 
 def probe_predict(trial):

@@ -5,7 +5,7 @@ from torch import nn
 
 from grader import data
 from grader.checks import Holds, Match, Mistake, Require, Threshold, like, prediction, scaled_by
-from grader.probes import StudentError, memo
+from grader.probes import Numbers, StudentError, memo
 from grader.rubric import Check, Exercise, case
 
 EXERCISE = Exercise("ex07_matrix_factorization", "Matrix factorization on MovieLens", time_limit=180)
@@ -49,7 +49,7 @@ def probe_structure(trial):
         table = getattr(model, name, None)
         if not isinstance(table, nn.Embedding):
             raise StudentError(f"MatrixFactorization must keep `self.{name}`, an nn.Embedding")
-        shapes[f"{name}_shape"] = torch.tensor(list(table.weight.shape))
+        shapes[f"{name}_shape"] = Numbers(list(table.weight.shape))
     bias_start = torch.cat([model.user_bias.weight.reshape(-1), model.item_bias.weight.reshape(-1)])
     return {**shapes, "biases_start_at_zero": bool((bias_start == 0).all()),
             "global_mean": float(getattr(model, "global_mean", float("nan")))}

@@ -5,7 +5,7 @@ from torch import nn
 
 from grader import data
 from grader.checks import MODE_HINTS, Holds, Match, Mistake, Require, Threshold, at_least, is_true, like, prediction
-from grader.probes import Spy, StudentError, describe_figure, memo, outputs_named
+from grader.probes import Numbers, Spy, StudentError, describe_figure, memo, outputs_named
 from grader.rubric import Check, Exercise, case, randn
 
 EXERCISE = Exercise("ex08_rnn_sunspots", "An RNN on sunspots", time_limit=120)
@@ -56,7 +56,7 @@ def probe_train(trial):
     losses = trial.target("train_rnn")(model, i["X"], i["y"], 3, 0.05, 4, 1)
     linear = model.inner.linear
     return {"ran_in_training_mode": model.facts()["ran_in_training_mode"], "weight": linear.weight,
-            "bias": linear.bias, "losses": torch.as_tensor(list(losses), dtype=torch.float64)}
+            "bias": linear.bias, "losses": Numbers(list(losses), dtype=torch.float64)}
 
 
 def probe_structure(trial):
