@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -33,11 +34,28 @@ def _grader() -> list[str]:
 
 def _timed(command: list[str], cwd: Path, env: dict | None = None) -> float:
     start = time.perf_counter()
-    run = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env={**os.environ, **(env or {})})
+    # a session of its own: a terminal's Ctrl-C reaches the bench alone, which passes it on exactly once
+    with subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                          env={**os.environ, **(env or {})}, start_new_session=True) as child:
+        try:
+            _, stderr = child.communicate()
+        except KeyboardInterrupt:
+            _stop(child)
+            raise
     seconds = time.perf_counter() - start
-    if run.returncode != 0:
-        raise GraderError(f"bench: `{' '.join(command)}` failed ({run.returncode}):\n{run.stderr[-2000:]}")
+    if child.returncode != 0:
+        raise GraderError(f"bench: `{' '.join(command)}` failed ({child.returncode}):\n{stderr[-2000:]}")
     return seconds
+
+
+def _stop(child: subprocess.Popen) -> None:
+    """Pass the bench's Ctrl-C on to the command, once, and give it time to clean up after itself."""
+    child.send_signal(signal.SIGINT)
+    try:
+        child.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
 
 
 class Row:
@@ -62,99 +80,137 @@ def table(rows: list[Row], header: str) -> str:
 
 
 def run(course: Course, repeats: int = 3, class_size: int = 20, only: str | None = None, device: str = "cpu",
-        nbgrader: bool = True, progress=print) -> str:
-    """Run every measurement ``repeats`` times; return the table."""
+        nbgrader: bool = True, progress=print) -> tuple[str, bool]:
+    """Run every measurement ``repeats`` times; return the table and whether it is complete.
+
+    Interrupted (Ctrl-C), the table holds the rows measured so far.
+    """
     import torch
 
     if repeats < 1 or class_size < 1:
         raise GraderError("bench: --repeats and --class-size must be at least 1")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise GraderError("bench --device cuda: no CUDA device is available here")
     exercises = [e.name for e in rubric.select(only)]
-    only_args = ["--only", ",".join(exercises)]
-    work = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-bench-"))
     rows: list[Row] = []
-    try:
-        one = work / "one"
-        (one / "ref").mkdir(parents=True)
-        for name in exercises:
-            shutil.copy(course.reference / f"{name}.py", one / "ref")
-        klass = work / "class"
-        for i in range(class_size):
-            shutil.copytree(one / "ref", klass / f"ref{i:03d}")
-
-        progress("bench: pytest exercises/ --impl reference")
-        pytest_times = [_timed([sys.executable, "-m", "pytest", "exercises/", "--impl", "reference", "-q",
-                                "-p", "no:cacheprovider", *(["-k", " or ".join(exercises)] if only else [])],
-                               course.root) for _ in range(repeats)]
-        rows.append(Row("pytest exercises/ --impl reference", pytest_times))
-
-        phases: dict[str, list[float]] = {k: [] for k in ("total", "preflight", "start-up", "checks", "reporting")}
-        cold, bare = [], []
-        for i in range(repeats):
-            progress(f"bench: one reference submission ({i + 1}/{repeats})")
-            out = work / f"one-out-{i}"
-            phases["total"].append(_timed([*_grader(), "--course", str(course.root), "grade", str(one), "--out",
-                                           str(out), "--jobs", "1", "--device", device, *only_args], course.root))
-            timing = json.loads((out / "run.json").read_text())["timing"]
-            record = json.loads((out / "ref" / "record.json").read_text())
-            children = sum(e["seconds"] for e in record["exercises"])
-            checks = sum(c["seconds"] for e in record["exercises"] for c in e["checks"])
-            phases["preflight"].append(timing["preflight"])
-            phases["start-up"].append(children - checks)
-            phases["checks"].append(checks)
-            phases["reporting"].append(timing["reporting"])
-            for mode, env in (("cold", {"GRADER_WARM": "0"}), ("bare", {"GRADER_ISOLATION": "process"})):
-                (cold if mode == "cold" else bare).append(_timed(
-                    [*_grader(), "--course", str(course.root), "grade", str(one), "--out", str(work / f"{mode}-{i}"),
-                     "--jobs", "1", "--device", device, *only_args], course.root, env))
-        rows.append(Row("grade one reference submission", phases["total"], note="wall, CLI start to exit"))
-        rows.append(Row("  reference preflight", phases["preflight"]))
-        rows.append(Row("  children: start-up (process, sandbox, imports)", phases["start-up"],
-                        note=f"{len(exercises)} children"))
-        rows.append(Row("  children: the checks", phases["checks"]))
-        rows.append(Row("  reporting", phases["reporting"]))
-        rows.append(Row("  the same, a fresh interpreter per child", cold, note="GRADER_WARM=0"))
-        rows.append(Row("sandbox overhead per submission", [a - b for a, b in zip(cold, bare)],
-                        note="GRADER_WARM=0 minus GRADER_ISOLATION=process"))
-
-        for jobs in (1, 2):
-            rates = []
-            for i in range(repeats):
-                progress(f"bench: a class of {class_size} with --jobs {jobs} ({i + 1}/{repeats})")
-                seconds = _timed([*_grader(), "--course", str(course.root), "grade", str(klass), "--out",
-                                  str(work / f"class-{jobs}-{i}"), "--jobs", str(jobs), "--device", device,
-                                  *only_args], course.root)
-                rates.append(60 * class_size / seconds)
-            rows.append(Row(f"class of {class_size}, --jobs {jobs}", rates, unit="/min", note="submissions per minute"))
-
-        if nbgrader:
-            rows += _nbgrader_rows(course, exercises, work, repeats, statistics.median(phases["total"]), progress)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     header = (f"grader {grader.__version__} bench: {os.cpu_count()} cores, torch {torch.__version__}, device "
               f"{device}, exercises {', '.join(e.split('_')[0] for e in exercises)}, {repeats} run(s) each")
-    return table(rows, header)
+    work = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-bench-"))
+
+    def add(*new: Row) -> None:  # each row is shown as soon as it is measured: an interrupted run keeps them
+        rows.extend(new)
+        for row in new:
+            progress("bench: | " + " | ".join(row.cells()) + " |")
+
+    complete = False
+    try:
+        _measure(course, exercises, work, repeats, class_size, only, device, nbgrader, add, progress)
+        complete = True
+    except KeyboardInterrupt:
+        header += " (interrupted: the rows measured so far)"
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return table(rows, header), complete
 
 
-def _nbgrader_rows(course: Course, exercises: list[str], work: Path, repeats: int, ours: float, progress) -> list[Row]:
+def _measure(course: Course, exercises: list[str], work: Path, repeats: int, class_size: int, only: str | None,
+             device: str, nbgrader: bool, add, progress) -> None:
+    only_args = ["--only", ",".join(exercises)]
+    one = work / "one"
+    (one / "ref").mkdir(parents=True)
+    for name in exercises:
+        shutil.copy(course.reference / f"{name}.py", one / "ref")
+    klass = work / "class"
+    for i in range(class_size):
+        shutil.copytree(one / "ref", klass / f"ref{i:03d}")
+
+    def grade(folder: Path, out: str, jobs: int, env: dict | None = None) -> float:
+        return _timed([*_grader(), "--course", str(course.root), "grade", str(folder), "--out", str(work / out),
+                       "--jobs", str(jobs), "--device", device, *only_args], course.root, env)
+
+    progress("bench: pytest exercises/ --impl reference")
+    add(Row("pytest exercises/ --impl reference", [
+        _timed([sys.executable, "-m", "pytest", "exercises/", "--impl", "reference", "-q", "-p", "no:cacheprovider",
+                "--device", device, *(["-k", " or ".join(exercises)] if only else [])], course.root)
+        for _ in range(repeats)]))
+
+    warm = device == "cpu"  # warm workers fork a CPU-only interpreter; CUDA children always start fresh
+    phases: dict[str, list[float]] = {k: [] for k in ("total", "preflight", "start-up", "checks", "reporting")}
+    cold, bare = [], []
+    for i in range(repeats):
+        progress(f"bench: one reference submission ({i + 1}/{repeats})")
+        phases["total"].append(grade(one, f"one-{i}", 1))
+        timing = json.loads((work / f"one-{i}" / "run.json").read_text())["timing"]
+        record = json.loads((work / f"one-{i}" / "ref" / "record.json").read_text())
+        children = sum(e["seconds"] for e in record["exercises"])
+        checks = sum(c["seconds"] for e in record["exercises"] for c in e["checks"])
+        phases["preflight"].append(timing["preflight"])
+        phases["start-up"].append(children - checks)
+        phases["checks"].append(checks)
+        phases["reporting"].append(timing["reporting"])
+        cold.append(grade(one, f"cold-{i}", 1, {"GRADER_WARM": "0"}) if warm else phases["total"][-1])
+        bare.append(grade(one, f"bare-{i}", 1, {"GRADER_ISOLATION": "process"}))
+    add(Row("grade one reference submission", phases["total"], note="wall, CLI start to exit"),
+        Row("  reference preflight", phases["preflight"]),
+        Row("  children: start-up (process, sandbox, imports)", phases["start-up"], note=f"{len(exercises)} children"),
+        Row("  children: the checks", phases["checks"]),
+        Row("  reporting", phases["reporting"]))
+    if warm:
+        add(Row("  the same, a fresh interpreter per child", cold, note="GRADER_WARM=0"))
+    add(Row("sandbox overhead per submission", [a - b for a, b in zip(cold, bare)],
+            note="fresh interpreters, minus GRADER_ISOLATION=process"))
+
+    per_submission = {}
+    for jobs in (1, 2):
+        rates = []
+        for i in range(repeats):
+            progress(f"bench: a class of {class_size} with --jobs {jobs} ({i + 1}/{repeats})")
+            rates.append(60 * class_size / grade(klass, f"class-{jobs}-{i}", jobs))
+        per_submission[jobs] = 60 / statistics.median(rates)
+        add(Row(f"class of {class_size}, --jobs {jobs}", rates, unit="/min", note="submissions per minute"))
+
+    if nbgrader:
+        _nbgrader_rows(course, exercises, work, repeats, min(class_size, 3), statistics.median(phases["total"]),
+                       per_submission[1], add, progress)
+
+
+def _nbgrader_rows(course: Course, exercises: list[str], work: Path, repeats: int, students: int, one: float,
+                   per_submission: float, add, progress) -> None:
     binary = Path(sys.executable).with_name("nbgrader")
     if not binary.exists():
-        return [Row("nbgrader autograde, same notebooks", [], note="nbgrader not installed: pip install -e '.[instructor]'")]
+        add(Row("nbgrader autograde, same notebooks", [],
+                note="nbgrader not installed: pip install -e '.[instructor]'"))
+        return
     from .notebooks import write_course
 
     env = {"PATH": f"{binary.parent}{os.pathsep}{os.environ.get('PATH', '')}", "COURSE_PACK_ROOT": str(course.root)}
-    times = []
-    for i in range(repeats):
-        progress(f"bench: nbgrader autograde ({i + 1}/{repeats})")
-        nb = work / f"nbgrader-{i}"
+
+    def autograde(tag: str, copies: int) -> float:
+        """nbgrader's own commands: one ``autograde`` per exercise over ``copies`` submitted reference notebooks."""
+        nb = work / f"nbgrader-{tag}"
         write_course(course, nb, only=",".join(exercises))
         for name in exercises:
             _timed([str(binary), "generate_assignment", name, "--force"], nb, env)
-            target = nb / "submitted" / "ref" / name
-            target.mkdir(parents=True)
-            shutil.copy(nb / "source" / name / f"{name}.ipynb", target)
+            for j in range(copies):
+                target = nb / "submitted" / f"ref{j:03d}" / name
+                target.mkdir(parents=True)
+                shutil.copy(nb / "source" / name / f"{name}.ipynb", target)
         start = time.perf_counter()
         for name in exercises:
             _timed([str(binary), "autograde", name, "--create", "--force"], nb, env)
-        times.append(time.perf_counter() - start)
-    return [Row("nbgrader autograde, same notebooks", times, note="one `autograde` per exercise"),
-            Row("nbgrader / grader (one submission)", [t / ours for t in times], unit="x", note="higher: grader faster")]
+        seconds = time.perf_counter() - start
+        shutil.rmtree(nb, ignore_errors=True)
+        return seconds
+
+    times, class_times = [], []
+    for i in range(repeats):
+        progress(f"bench: nbgrader autograde, one submission ({i + 1}/{repeats})")
+        times.append(autograde(f"one-{i}", 1))
+    add(Row("nbgrader autograde, same notebooks", times, note="one `autograde` per exercise"),
+        Row("nbgrader / grader, one submission", [t / one for t in times], unit="x", note="higher: grader faster"))
+    for i in range(repeats):
+        progress(f"bench: nbgrader autograde, {students} submissions ({i + 1}/{repeats})")
+        class_times.append(autograde(f"class-{i}", students) / students)
+    add(Row(f"nbgrader autograde, per submission of {students}", class_times, note="one `autograde` per exercise"),
+        Row("nbgrader / grader, per submission in a class", [t / per_submission for t in class_times], unit="x",
+            note="grader: the class with --jobs 1"))

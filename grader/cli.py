@@ -83,9 +83,11 @@ def cmd_gradescope_run(args) -> int:
 def cmd_bench(args) -> int:
     from .bench import run
 
-    print(run(_course(args), repeats=args.repeats, class_size=args.class_size, only=args.only, device=args.device,
-              nbgrader=not args.no_nbgrader, progress=lambda line: print(line, file=sys.stderr, flush=True)))
-    return 0
+    text, complete = run(_course(args), repeats=args.repeats, class_size=args.class_size, only=args.only,
+                         device=args.device, nbgrader=not args.no_nbgrader,
+                         progress=lambda line: print(line, file=sys.stderr, flush=True))
+    print(text)
+    return 0 if complete else 130
 
 
 def cmd_merge(args) -> int:
