@@ -151,7 +151,7 @@ def _measure(course: Course, exercises: list[str], work: Path, repeats: int, cla
         cold.append(grade(one, f"cold-{i}", 1, {"GRADER_WARM": "0"}) if warm else phases["total"][-1])
         bare.append(grade(one, f"bare-{i}", 1, {"GRADER_ISOLATION": "process"}))
     add(Row("grade one reference submission", phases["total"], note="wall, CLI start to exit"),
-        Row("  reference preflight", phases["preflight"]),
+        Row("  reference preflight", phases["preflight"], note="a thread beside the first children"),
         Row("  children: start-up (process, sandbox, imports)", phases["start-up"], note=f"{len(exercises)} children"),
         Row("  children: the checks", phases["checks"]),
         Row("  reporting", phases["reporting"]))

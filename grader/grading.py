@@ -20,7 +20,7 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -150,8 +150,9 @@ def _all(checks: list[Check], exercise: Exercise, status: str, message: str) -> 
 class GradeExercise:
     """Run one student's file for one exercise in a sandboxed child, then judge its outcomes here."""
 
-    def __init__(self, exercise: Exercise, expectations: Expectations, device: str, limits: Limits,
+    def __init__(self, exercise: Exercise, expectations: Future, device: str, limits: Limits,
                  hide: list[Path], data_pack: Path | None, slots: queue.Queue):
+        """``expectations`` is the preflight's future ``Expectations``: children start before it is done."""
         self.exercise, self.expectations, self.device = exercise, expectations, device
         self.checks = exercise.selected(hidden=True)
         self.limits, self.hide, self.data_pack, self.slots = limits, hide, data_pack, slots
@@ -212,6 +213,7 @@ class GradeExercise:
         running = next((i for i in range(len(self.checks))
                         if f"start-{i:03d}" in run.frames and f"check-{i:03d}" not in run.frames), None)
         verdicts = []
+        expectations = self.expectations.result()  # a reference that fails its checks raises here
         for index, check in enumerate(self.checks):
             path = results / f"check-{index:03d}"
             if path.exists():
@@ -221,8 +223,8 @@ class GradeExercise:
                     verdicts += _all([check], self.exercise, "error", f"unusable results ({exc})")
                     status, message = "tamper", f"the results of {check.id} were rejected ({exc})"
                     continue
-                verdicts.append(judge_check(self.exercise.name, check, outcomes, self.expectations.for_check(check),
-                                            self.device, self.expectations.anchors.get(check.id)))
+                verdicts.append(judge_check(self.exercise.name, check, outcomes, expectations.for_check(check),
+                                            self.device, expectations.anchors.get(check.id)))
             elif index == running:
                 verdicts += _all([check], self.exercise, "error", f"{message} while running this check")
             else:
@@ -355,6 +357,7 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
 
     graders: list[GradeExercise] = []
     timing = {"preflight": 0.0}  # seconds per phase, kept in run.json for `grader bench`
+    checking = ThreadPoolExecutor(max_workers=1, thread_name_prefix="preflight")
     stopping = threading.Event()
     sweep_stale()  # what a killed earlier run could not remove
     scratch = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-run-"))
@@ -364,6 +367,16 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
                 print("sandbox: warm workers (a zygote that has imported torch forks each child)", file=sys.stderr)
             print(f"checking the reference on {device} for {', '.join(names)} ...", file=sys.stderr)
             preflight = Preflight(course, device)
+
+            def checked(exercise: Exercise) -> Expectations:
+                begin = time.monotonic()
+                try:
+                    return preflight(exercise)
+                finally:
+                    timing["preflight"] += time.monotonic() - begin
+
+            # the reference is checked in a thread of its own while the first children run
+            expected = {e.name: checking.submit(checked, e) for e in exercises}
             pack = scratch / "data.safetensors"
             data.write_pack(pack)
             pack.chmod(0o644)
@@ -372,8 +385,8 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
             slots: queue.Queue = queue.Queue()
             for slot in range(jobs):
                 slots.put(slot)
-            graders = [GradeExercise(e, preflight(e), device, limits[e.name], hide, pack, slots) for e in exercises]
-        timing["preflight"] = time.monotonic() - started
+            graders = [GradeExercise(e, expected[e.name], device, limits[e.name], hide, pack, slots)
+                       for e in exercises]
 
         def grade(submission: Submission) -> StudentResult:
             begin = time.monotonic()
@@ -388,6 +401,8 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
                 done.append(result)
             if stopping.is_set():  # children killed by the interruption: these verdicts are not the student's
                 raise KeyboardInterrupt
+            for future in expected.values():  # no record is saved unless the whole reference passed its checks
+                future.result()
             result = StudentResult(submission.student, done, device=device, grader_version=grader.__version__,
                                    provenance={**settings, "files": hashes})
             result.seconds = time.monotonic() - begin
@@ -416,6 +431,7 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
             pool.shutdown(wait=True, cancel_futures=True)
             progress.close()
     finally:
+        checking.shutdown(wait=True, cancel_futures=True)
         stop_warm()
         shutil.rmtree(scratch, ignore_errors=True)
     timing["grading"] = time.monotonic() - grading_started

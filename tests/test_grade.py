@@ -3,11 +3,12 @@
 import csv
 import hashlib
 import json
+import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import EXERCISES, make_class, reference_files, run_grader, stub_files, results_by_check
+from conftest import EXERCISES, ROOT, make_class, reference_files, run_grader, stub_files, results_by_check
 
 from grader import rubric
 
@@ -232,6 +233,20 @@ def test_only_grades_the_named_exercises(tmp_path):
     with (tmp_path / "out" / "grades.csv").open() as f:
         rows = list(csv.reader(f))
     assert rows == [["student", EX02, "total", "max"], ["ada", *[f"{total_points(EX02):g}"] * 3]]
+
+
+def test_a_reference_that_fails_its_own_checks_stops_the_run_and_saves_no_record(tmp_path):
+    course = tmp_path / "course"
+    for folder in ("reference", "exercises"):
+        shutil.copytree(ROOT / folder, course / folder, ignore=shutil.ignore_patterns("__pycache__", "figures"))
+    broken = course / "reference" / f"{EX02}.py"
+    broken.write_text(broken.read_text().replace("return grad_out * s * (1 - s)\n", "return 2 * grad_out * s * (1 - s)\n"))
+    submissions = make_class(tmp_path / "subs", {"ada": reference_files([EX02]), "bo": {"notes.txt": "nothing yet"}})
+    run = run_grader("--course", str(course), "grade", str(submissions), "--out", str(tmp_path / "out"),
+                     "--only", "ex02", "--jobs", "2")
+    assert run.returncode == 2 and f"the reference fails its own check {EX02}::" in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr
+    assert not list((tmp_path / "out").glob("*/record.json"))  # not even the student with nothing to judge
 
 
 @pytest.mark.parametrize("args, message", [
