@@ -168,6 +168,10 @@ def _measure(course: Course, exercises: list[str], work: Path, repeats: int, cla
             rates.append(60 * class_size / grade(klass, f"class-{jobs}-{i}", jobs))
         per_submission[jobs] = 60 / statistics.median(rates)
         add(Row(f"class of {class_size}, --jobs {jobs}", rates, unit="/min", note="submissions per minute"))
+        if jobs == 1:  # what a submission costs in a class, less the time its checks run
+            checks = statistics.median(phases["checks"])
+            add(Row("  per submission, beyond the checks", [60 / r - checks for r in rates],
+                    note="start-up, judging, reports"))
 
     if nbgrader:
         _nbgrader_rows(course, exercises, work, repeats, min(class_size, 3), statistics.median(phases["total"]),
