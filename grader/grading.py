@@ -66,8 +66,8 @@ class Submission:
             try:
                 files[f"{path.stem}.py"] = notebook_code(path) if path.suffix == ".ipynb" else path.read_bytes()
             except (OSError, ValueError) as exc:  # an unreadable notebook: its import fails with the reason
-                files[f"{path.stem}.py"] = f"raise ImportError({f'{path.name} is not a readable notebook: {exc}'!r})\n"\
-                    .encode()
+                reason = f"{path.name} is not a readable notebook: {exc}"
+                files[f"{path.stem}.py"] = f"raise ImportError({reason!r})\n".encode()
         return files
 
     def file(self, exercise: str) -> str | None:

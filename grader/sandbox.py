@@ -16,10 +16,10 @@ code exists in the process:
 When process 1 ends, or the jail's parent (this grader) dies or kills it, the kernel kills every
 process in the namespace, ``setsid`` or not. Warm workers: ``start_warm`` starts a zygote that
 imports torch and the grader once (never student code); each worker run is then forked from it
-and goes through the same jail before running the worker in that interpreter. Results come back over a pipe as framed plain data
-(safetensors), read here with size caps and a strict order; the child's output is kept to its
-first and last bytes. Where a layer is missing (no namespaces, no cgroups) grading goes on with
-the rest and ``Isolation.missing`` says what was lost.
+and goes through the same jail before running the worker in that interpreter. Results come back
+over a pipe as framed plain data (safetensors), read here with size caps and a strict order; the
+child's output is kept to its first and last bytes. Where a layer is missing (no namespaces, no
+cgroups) grading goes on with the rest and ``Isolation.missing`` says what was lost.
 """
 
 from __future__ import annotations
@@ -389,7 +389,8 @@ class Sandbox:
     def environment(self, limits: Limits) -> dict[str, str]:
         threads = str(limits.threads)
         home = str(self.work)
-        env = {"PATH": "/usr/bin:/bin", "HOME": home, "USER": "student", "LOGNAME": "student",  # uid not in passwd "TMPDIR": "/tmp" if self.isolation.namespaces else home,
+        env = {"PATH": "/usr/bin:/bin", "HOME": home, "TMPDIR": "/tmp" if self.isolation.namespaces else home,
+               "USER": "student", "LOGNAME": "student",  # for getpass.getuser(): the child's uid is in no passwd file
                "LANG": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
                "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "MPLBACKEND": "Agg", "MPLCONFIGDIR": home,
                # idle OpenMP threads sleep instead of spinning: on a busy machine spinning makes training crawl
@@ -413,7 +414,8 @@ class Sandbox:
             rlimits["RLIMIT_NPROC"] = [limits.processes] * 2
         return {"namespaces": iso.namespaces, "user_namespace": iso.user_namespace,
                 "uid": BASE_UID + slot if iso.own_uid else None, "cgroups": [str(c) for c in self.cgroups],
-                "root": str(self.mount_point), "submission": str(self.submission), "binds": _binds() + (_driver_folders() if self.device == "cuda" else []),
+                "root": str(self.mount_point), "submission": str(self.submission),
+                "binds": _binds() + (_driver_folders() if self.device == "cuda" else []),
                 "hide": [*self.hide, *_always_hidden()], "devices": _devices(self.device == "cuda"),
                 "pack": str(self.data_pack) if self.data_pack else None,
                 "scratch_bytes": limits.scratch_bytes, "rlimits": rlimits, "argv": argv,

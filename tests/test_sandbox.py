@@ -65,6 +65,14 @@ def test_a_child_sees_only_its_own_world(tmp_path):
     assert run.returncode == 0 and "importing" in run.frames
 
 
+def test_the_childs_environment_names_its_scratch_folder_and_a_user():
+    for isolation in (sandbox.Isolation(), sandbox.detect()):
+        with Sandbox([], "env", isolation=isolation) as box:
+            env = box.environment(Limits(wall_seconds=1))
+        assert env["TMPDIR"] == ("/tmp" if isolation.namespaces else str(box.work)) and env["HOME"] == str(box.work)
+        assert env["USER"] == env["LOGNAME"] == "student" and "LD_LIBRARY_PATH" not in env  # kept on CUDA only
+
+
 def test_a_child_over_its_wall_clock_is_killed_with_everything_it_started(tmp_path):
     script = tmp_path / "sleeper.py"
     script.write_text("import os, subprocess, time\nos.write(3, b'importing 0\\n')\n"
