@@ -7,6 +7,8 @@ about 95% of fresh data, and its sigma(x) follows the true one.
 
 Data: ``grader.data.heteroscedastic(n, seed)`` gives x, y float32 (n, 1), x in [0, 1], with
 true mean ``grader.data.true_mean(x)`` and true standard deviation ``grader.data.true_sigma(x)``.
+The grader trains your model on data of the same kind whose mean and noise it draws when it
+grades (another amplitude, phase, offset and growth of the noise), so learn them from (x, y).
 Check your work with ``pytest exercises/ex05_heteroscedastic.py``.
 """
 

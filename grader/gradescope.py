@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
 
-from . import GraderError, rubric
+from . import GraderError, intake, rubric
 from .course import Course
 
 COURSE_FILES = ("pyproject.toml", "README.md")
@@ -73,31 +72,48 @@ def _student_name(submission: Path) -> str:
     try:
         meta = json.loads((submission.parent / "submission_metadata.json").read_text())
         name = meta["users"][0]["name"]
-        return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "submission"
-    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._")
+        return name if name and not intake.reserved(name) else "submission"
+    except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError):
         return "submission"
 
 
+def _explain(document: dict, contents: intake.Contents, exercises: list[str]) -> None:
+    """Say in ``document`` what the intake refused or left out, and when nothing was found at all."""
+    for test in document.get("tests", []):
+        exercise = test["name"].split(": ", 1)[0]
+        if exercise in contents.refused:
+            test["output"] = contents.refused[exercise]
+    said = [*dict.fromkeys(contents.refused.values()), *contents.notes]
+    if not contents.exercises and not contents.refused:
+        said.insert(0, f"No exercise file was found in your submission; upload any of "
+                       f"{', '.join(f'{e}.py' for e in exercises)} (or the .ipynb notebooks)")
+    if said:
+        document["output"] = ". ".join(line.rstrip(".") for line in said) + ". " + document.get("output", "")
+
+
 def run(course: Course, submission: Path, results: Path, only: str | None = None, device: str = "cpu") -> dict:
-    """Grade the files in ``submission`` (found at any depth) and write Gradescope's ``results.json``."""
+    """Grade the files in ``submission`` (found at any depth, read by the intake: no link followed, the
+    same caps as ``grader grade``) and write Gradescope's ``results.json``."""
     from .grading import grade_class
 
     if not submission.is_dir():
         raise GraderError(f"--submission {submission}: no such folder")
-    names = {f"{e.name}.py" for e in rubric.select(only)}
+    try:
+        exercises = [e.name for e in rubric.select(only)]
+    except KeyError as exc:
+        raise GraderError(f"--only {only}: {exc.args[0]}") from None
+    contents = intake.read_folder(submission, exercises, depth=intake.DEEP_DEPTH)
     student = _student_name(submission)
     with tempfile.TemporaryDirectory(prefix="gradescope-") as tmp:
         folder = Path(tmp, "class", student)
         folder.mkdir(parents=True)
-        found = sorted(p for p in submission.rglob("*.py") if p.name in names)
-        for path in found:
-            shutil.copyfile(path, folder / path.name)
+        for name, content in contents.files.items():  # what the intake accepted, as plain files
+            (folder / name).write_bytes(content)
         out = Path(tmp, "out")
         code = grade_class(course, folder.parent, out, device=device, only=only, jobs=1)
         document = json.loads((out / student / "results.json").read_text())
-    if not found:
-        document["output"] = (f"No exercise file was found in your submission; upload any of "
-                              f"{', '.join(sorted(names))}. " + document.get("output", ""))
+    _explain(document, contents, exercises)
     results.parent.mkdir(parents=True, exist_ok=True)
     results.write_text(json.dumps(document, indent=1) + "\n")
     print(f"wrote {results}: {document['score']:g} / {document['max_score']:g}", file=sys.stderr)

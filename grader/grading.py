@@ -21,96 +21,26 @@ import tempfile
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 
 import torch
 
 import grader
 
-from . import GraderError, calibration, data, rubric, shards
+from . import GraderError, calibration, data, fresh, rubric, shards
 from .checks import CheckResult, GradcheckConsistent, judge_check
 from .course import Course
+from .escaping import terminal
 from .expected import Expectations
+from .intake import FindSubmissions, Submission, file_hashes
 from .pages import class_report_html
 from .payload import PayloadError, read_outcomes
 from .probes import run_check
 from .reports import (RECORD, ExerciseResult, StudentResult, atomic_write, class_table, gradebook_csv, load_record,
                       save_student)
 from .rubric import Check, Exercise
-from .sandbox import TEMP_PREFIX, GiB, Limits, Sandbox, detect, start_warm, stop_all, stop_warm, sweep_stale
-
-@dataclass
-class Submission:
-    """One student's folder: ``exNN_*.py`` files, or notebooks ``exNN_*.ipynb`` (nbgrader's
-    ``submitted/<student>/<assignment>/`` layout included: the files may sit one folder down)."""
-
-    student: str
-    folder: Path
-
-    @cached_property
-    def sources(self) -> list[Path]:
-        found: dict[str, Path] = {}
-        for pattern in ("*.py", "*/*.py", "*.ipynb", "*/*.ipynb"):
-            for path in sorted(self.folder.glob(pattern)):
-                if path.is_file() and not any(part.startswith(".") for part in path.relative_to(self.folder).parts):
-                    found.setdefault(path.stem, path)  # a .py beats a notebook of the same name
-        return sorted(found.values())
-
-    @cached_property
-    def files(self) -> dict[str, bytes]:
-        """What the sandbox gets: each source as a ``.py`` file (a notebook's code cells, joined)."""
-        files = {}
-        for path in self.sources:
-            try:
-                files[f"{path.stem}.py"] = notebook_code(path) if path.suffix == ".ipynb" else path.read_bytes()
-            except (OSError, ValueError) as exc:  # an unreadable notebook: its import fails with the reason
-                reason = f"{path.name} is not a readable notebook: {exc}"
-                files[f"{path.stem}.py"] = f"raise ImportError({reason!r})\n".encode()
-        return files
-
-    def file(self, exercise: str) -> str | None:
-        return f"{exercise}.py" if any(p.stem == exercise for p in self.sources) else None
-
-
-def notebook_code(path: Path) -> bytes:
-    """A notebook's code as a Python file: the solution and set-up cells when it carries nbgrader's
-    metadata (never its autograder test cells), otherwise every code cell; IPython magics commented out."""
-    document = json.loads(path.read_bytes())
-    cells = [c for c in document.get("cells", []) if c.get("cell_type") == "code"]
-    if any("nbgrader" in c.get("metadata", {}) for c in cells):
-        cells = [c for c in cells if not (c.get("metadata", {}).get("nbgrader", {}).get("grade")
-                                          and not c["metadata"]["nbgrader"].get("solution"))]
-    chunks = []
-    for cell in cells:
-        source = cell.get("source", "")
-        text = "".join(source) if isinstance(source, list) else str(source)
-        chunks.append("\n".join(f"# {line}" if line.lstrip().startswith(("%", "!")) else line
-                                for line in text.splitlines()))
-    return ("\n\n\n".join(chunks) + "\n").encode()
-
-
-class FindSubmissions:
-    """One folder per student inside ``SUBMISSIONS``; hidden folders and caches are not students."""
-
-    def __init__(self, folder: Path, out: Path):
-        self.folder, self.out = folder.resolve(), out.resolve()
-
-    def __call__(self) -> list[Submission]:
-        if not self.folder.is_dir():
-            raise GraderError(f"{self.folder} is not a folder of submissions")
-        if self.out == self.folder or self.folder in self.out.parents:
-            raise GraderError(f"--out {self.out} is inside the submissions folder {self.folder}: "
-                              "the next run would grade it as a student; choose another folder")
-        students = [Submission(p.name, p) for p in sorted(self.folder.iterdir())
-                    if p.is_dir() and not p.name.startswith((".", "_"))]
-        if not students:
-            loose = [p.name for p in self.folder.glob("ex*.py")]
-            hint = f" (it holds {', '.join(loose)} directly: put each student's files in a folder of their own)" \
-                if loose else ""
-            raise GraderError(f"{self.folder} holds no student folders{hint}")
-        return students
+from .sandbox import (TEMP_PREFIX, GiB, Limits, Sandbox, detect, run_line, start_view, start_warm, stop_all,
+                      stop_view, stop_warm, sweep_stale, view_ready)
 
 
 class Preflight:
@@ -147,6 +77,27 @@ def _all(checks: list[Check], exercise: Exercise, status: str, message: str) -> 
             for c in checks]
 
 
+def _grader_failure(exercise: Exercise, exc: BaseException) -> ExerciseResult:
+    """An exercise the grader could not grade because of a fault of its own (``exc``): no points, and why."""
+    message = (f"the grader failed on this exercise ({type(exc).__name__}: {str(exc)[:300]}); not your fault, "
+               "the instructor has been told")
+    return ExerciseResult(exercise.name, exercise.title, "grader_failure", message,
+                          _all(exercise.selected(hidden=True), exercise, "error", message))
+
+
+def _noted(result: ExerciseResult, notes: list[str]) -> ExerciseResult:
+    """What the intake left out of the sandbox (helper files), said where an import or a check failed."""
+    if not notes:
+        return result
+    note = "Note: " + "; ".join(notes) + "."
+    if result.status != "graded":
+        result.message = f"{result.message}\n{note}" if result.message else note
+    for check in result.checks:
+        if not check.passed:
+            check.message = f"{check.message}\n{note}" if check.message else note
+    return result
+
+
 class GradeExercise:
     """Run one student's file for one exercise in a sandboxed child, then judge its outcomes here."""
 
@@ -159,13 +110,19 @@ class GradeExercise:
 
     def __call__(self, submission: Submission) -> ExerciseResult:
         name = self.exercise.name
-        filename = submission.file(name)
+        contents = submission.contents  # read once, without following links (intake.py)
+        if name in contents.refused:
+            return self._result("refused", contents.refused[name])
+        filename = contents.exercises.get(name)
         if filename is None:
             return self._result("missing", f"{name}.py was not submitted")
+        if contents.size > self.limits.scratch_bytes // 2:  # the intake's caps keep far below this
+            return self._result("refused", f"your files ({contents.size} bytes) do not fit the sandbox's "
+                                           f"{self.limits.scratch_bytes} bytes")
         start = time.monotonic()
         slot = self.slots.get()
         try:
-            with Sandbox(submission.files, f"{submission.student}-{self.exercise.key}", hide=self.hide,
+            with Sandbox(contents.files, f"{submission.student}-{self.exercise.key}", hide=self.hide,
                          data_pack=self.data_pack, device=self.device) as box:
                 run = box.run_python(["grader.worker", "--exercise", name, "--file", str(box.work / filename),
                                       "--device", self.device, "--hidden"], self.limits, slot)
@@ -175,11 +132,13 @@ class GradeExercise:
                     return self._result("grader_failure", "the grader's child process failed before running your "
                                         "code (not your fault; the instructor has been told)", run.output)
                 if "import_error" in run.frames:
-                    return self._result("import_error", self._import_error(run.frames["import_error"]), run.output)
+                    return _noted(self._result("import_error", self._import_error(run.frames["import_error"]),
+                                               run.output), contents.notes)
                 checks, status, message = self._judge(box.results, run)
         finally:
             self.slots.put(slot)
-        return ExerciseResult(name, self.exercise.title, status, message, checks, run.output, time.monotonic() - start)
+        return _noted(ExerciseResult(name, self.exercise.title, status, message, checks, run.output,
+                                     time.monotonic() - start), contents.notes)
 
     def _result(self, status: str, message: str, output: str = "") -> ExerciseResult:
         return ExerciseResult(self.exercise.name, self.exercise.title, status, message,
@@ -188,9 +147,21 @@ class GradeExercise:
     @staticmethod
     def _import_error(body: bytes) -> str:
         try:
-            return str(json.loads(body[:20_000])["message"])[:4000]
-        except (ValueError, KeyError, TypeError):
+            message = json.loads(body[:20_000])["message"]
+        except (ValueError, KeyError, TypeError, IndexError, RecursionError):  # not JSON, or not the worker's object
             return "the file does not import"
+        return message[:4000] if isinstance(message, str) else "the file does not import"
+
+    @staticmethod
+    def _grader_changed(body: bytes) -> str:
+        """What the ``done`` frame says student code changed in the grader's code (``{"changed": [...]}``)."""
+        try:
+            changed = json.loads(body[:20_000])["changed"]
+            what = ", ".join(str(c)[:100] for c in changed[:3]) if isinstance(changed, list) else ""
+        except (ValueError, KeyError, TypeError, IndexError, RecursionError):  # not the worker's object
+            what = ""
+        return (f"your code changed the grader's own code in its process{f' ({what})' if what else ''}: "
+                "the checks from then on score zero")
 
     def _stopped(self, run) -> tuple[str, str]:
         """Why a run ended before sending ``done``: the reason class and the student-facing message."""
@@ -204,12 +175,19 @@ class GradeExercise:
         if run.cpu_exceeded:
             return "timeout", f"stopped after using the CPU-time limit of {limits.cpu} s"
         code = run.returncode
-        how = f"killed by {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit code {code}"
+        how = f"exit code {code}"
+        if isinstance(code, int) and code < 0:
+            try:
+                how = f"killed by {signal.Signals(-code).name}"
+            except ValueError:  # a signal number Python has no name for
+                how = f"killed by signal {-code}"
         return "crashed", f"the process running your code stopped ({how})"
 
     def _judge(self, results: Path, run) -> tuple[list[CheckResult], str, str]:
         finished = "done" in run.frames and not run.tampered
         status, message = ("graded", "") if finished else self._stopped(run)
+        if finished and run.frames["done"]:  # the worker found the grader's code in the child changed (guard.py)
+            status, message = "tamper", self._grader_changed(run.frames["done"])
         running = next((i for i in range(len(self.checks))
                         if f"start-{i:03d}" in run.frames and f"check-{i:03d}" not in run.frames), None)
         verdicts = []
@@ -223,8 +201,17 @@ class GradeExercise:
                     verdicts += _all([check], self.exercise, "error", f"unusable results ({exc})")
                     status, message = "tamper", f"the results of {check.id} were rejected ({exc})"
                     continue
-                verdicts.append(judge_check(self.exercise.name, check, outcomes, expectations.for_check(check),
-                                            self.device, expectations.anchors.get(check.id)))
+                except Exception as exc:  # reading only raises PayloadError; this guard keeps the run going
+                    verdicts += _all([check], self.exercise, "error", f"the grader could not read these results "
+                                                                      f"({type(exc).__name__}: {str(exc)[:200]})")
+                    continue
+                expected = expectations.for_check(check)  # the reference failing to run is no verdict: it raises
+                try:  # judge_check makes a verdict of any values; this is the last guard
+                    verdicts.append(judge_check(self.exercise.name, check, outcomes, expected, self.device,
+                                                expectations.anchors.get(check.id)))
+                except Exception as exc:
+                    verdicts += _all([check], self.exercise, "error", f"the grader could not judge these results "
+                                                                      f"({type(exc).__name__}: {str(exc)[:200]})")
             elif index == running:
                 verdicts += _all([check], self.exercise, "error", f"{message} while running this check")
             else:
@@ -247,11 +234,6 @@ def digest(course: Course, exercises: list[Exercise]) -> str:
     return h.hexdigest()
 
 
-def file_hashes(submission: Submission) -> dict[str, str]:
-    return {str(p.relative_to(submission.folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in submission.sources}
-
-
 class Progress:
     """A bar with counts and ETA on a terminal (tqdm); one plain line per student in a log."""
 
@@ -265,7 +247,7 @@ class Progress:
 
     def update(self, result: StudentResult) -> None:
         self.done += 1
-        line = f"{result.student}: {result.points:g} / {result.max_points:g} ({result.seconds:.1f} s)"
+        line = f"{terminal(result.student)}: {result.points:g} / {result.max_points:g} ({result.seconds:.1f} s)"
         if self.bar is not None:
             self.bar.set_postfix_str(line[:60])
             self.bar.update(1)
@@ -278,7 +260,7 @@ class Progress:
             self.bar.close()
 
 
-REASONS = ("import_error", "timeout", "memory", "crashed", "tamper", "missing", "grader_failure")
+REASONS = ("import_error", "timeout", "memory", "crashed", "tamper", "missing", "refused", "grader_failure")
 
 
 def summary(results: list[StudentResult], kept: int, seconds: float) -> str:
@@ -315,7 +297,7 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
         exercises = rubric.select(only)
     except KeyError as exc:
         raise GraderError(f"--only {only}: {exc.args[0]}") from None
-    students = FindSubmissions(submissions, out)()
+    students = FindSubmissions(submissions, out, [e.name for e in exercises])()
     part = shards.parse(shard) if shard else None
     if part:
         students = [s for s in students if shards.owner(s.student, part[1]) == part[0]]
@@ -331,10 +313,12 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
         raise GraderError(f"cannot create --out {out}: {exc}") from None
     isolation = detect()
     print(f"sandbox: {isolation.describe()}", file=sys.stderr)
+    print(f"sandbox: {run_line(isolation)}", file=sys.stderr)  # the run's own processes and folders
     for layer in isolation.missing(device):
         print(f"note: grading without {layer}", file=sys.stderr)
 
     started = time.monotonic()
+    fresh.set_seed(fresh.secret_seed(course.reference))  # inputs drawn for this run, out of every child's reach
     limits = {e.name: Limits(wall_seconds=time_limit or e.time_limit, threads=threads,
                              **({"memory_bytes": int(memory_limit * GiB)} if memory_limit else {}))
               for e in exercises}
@@ -343,12 +327,13 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
                 "exercises": names, "data_split_seed": data.SPLIT_SEED,
                 "case_seeds": {e.name: sorted({c.seed for k in e.selected(hidden=True) for c in k.cases})
                                for e in exercises},
-                "limits": {n: lim.record() for n, lim in limits.items()}, "sandbox": isolation.describe()}
+                "limits": {n: lim.record() for n, lim in limits.items()}, "sandbox": isolation.describe(),
+                "fresh_inputs": hashlib.sha256(f"fresh {fresh.seed()}".encode()).hexdigest()[:16]}
 
     results: dict[str, StudentResult] = {}
     for s in students:
         earlier = None if force else load_record(out / s.student / RECORD)
-        if earlier is not None and earlier.provenance == {**settings, "files": file_hashes(s)}:
+        if earlier is not None and earlier.provenance == {**settings, "files": s.read().hashes}:
             results[s.student] = earlier
     todo = [s for s in students if s.student not in results]
     if results:
@@ -363,6 +348,7 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
     scratch = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-run-"))
     try:
         if todo:
+            start_view()  # built beside the zygote's imports and the preflight; the first child waits for it
             if device == "cpu" and start_warm():  # it imports torch while the reference is checked
                 print("sandbox: warm workers (a zygote that has imported torch forks each child)", file=sys.stderr)
             print(f"checking the reference on {device} for {', '.join(names)} ...", file=sys.stderr)
@@ -388,28 +374,57 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
             graders = [GradeExercise(e, expected[e.name], device, limits[e.name], hide, pack, slots)
                        for e in exercises]
 
-        def grade(submission: Submission) -> StudentResult:
-            begin = time.monotonic()
-            hashes = file_hashes(submission)
-            done = []
-            for g in graders:
-                if stopping.is_set():
-                    raise KeyboardInterrupt
-                result = g(submission)
-                if result.status == "grader_failure" and not stopping.is_set():
-                    result = g(submission)  # the grader's own fault: once more before reporting it
-                done.append(result)
-            if stopping.is_set():  # children killed by the interruption: these verdicts are not the student's
-                raise KeyboardInterrupt
-            for future in expected.values():  # no record is saved unless the whole reference passed its checks
-                future.result()
-            result = StudentResult(submission.student, done, device=device, grader_version=grader.__version__,
-                                   provenance={**settings, "files": hashes})
-            result.seconds = time.monotonic() - begin
-            save_student(out, result)
+        def reference_failed() -> bool:
+            return any(f.done() and not f.cancelled() and f.exception() is not None for f in expected.values())
+
+        def attempt(g: GradeExercise, submission: Submission) -> ExerciseResult:
+            """One exercise; a grader failure (an exception escaping included) is tried once more."""
+            for _ in range(2):
+                try:
+                    result = g(submission)
+                except Exception as exc:
+                    if reference_failed():  # nobody is graded against a reference that fails its checks
+                        raise
+                    result = _grader_failure(g.exercise, exc)
+                if result.status != "grader_failure" or stopping.is_set():
+                    break
             return result
 
+        def grade(submission: Submission) -> StudentResult:
+            begin = time.monotonic()
+            try:
+                hashes = file_hashes(submission)
+                done = []
+                for g in graders:
+                    if stopping.is_set():
+                        raise KeyboardInterrupt
+                    done.append(attempt(g, submission))
+                if stopping.is_set():  # children killed by the interruption: these verdicts are not the student's
+                    raise KeyboardInterrupt
+                for future in expected.values():  # no record is saved unless the whole reference passed its checks
+                    future.result()
+                failed = any(e.status == "grader_failure" for e in done)  # not kept: a re-run grades them again
+                result = StudentResult(submission.student, done, device=device, grader_version=grader.__version__,
+                                       provenance={**settings, **({} if failed else {"files": hashes})})
+                result.seconds = time.monotonic() - begin
+                save_student(out, result)
+                return result
+            except Exception as exc:  # a fault of the grader's for this student: the rest of the class goes on
+                if reference_failed():
+                    raise
+                result = StudentResult(submission.student, [_grader_failure(g.exercise, exc) for g in graders],
+                                       device=device, grader_version=grader.__version__, provenance=dict(settings))
+                result.seconds = time.monotonic() - begin
+                try:
+                    save_student(out, result)
+                except Exception:  # its feedback cannot be written either; the gradebook still lists it
+                    pass
+                return result
+
         if todo:
+            if isolation.namespaces and not view_ready():
+                print("note: grading without a data-free view: children see the data files of installed "
+                      "packages (this kernel refused the overlay or its whiteouts)", file=sys.stderr)
             print(f"grading {len(todo)} student(s) with {jobs} job(s) ...", file=sys.stderr)
         grading_started = time.monotonic()
         progress = Progress(len(todo))
@@ -433,6 +448,7 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
     finally:
         checking.shutdown(wait=True, cancel_futures=True)
         stop_warm()
+        stop_view()
         shutil.rmtree(scratch, ignore_errors=True)
     timing["grading"] = time.monotonic() - grading_started
     reporting_started = time.monotonic()
@@ -446,7 +462,7 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
     print(f"graded {summary(ordered, len(students) - len(todo), time.monotonic() - started)}; results in {out}",
           file=sys.stderr)
     if failures:
-        print(f"grader: error: the grader failed for {', '.join(f'{s}/{e}' for s, e in failures)} (tried twice): "
-              "see their feedback.md and re-run", file=sys.stderr)
+        print(f"grader: error: the grader failed for {', '.join(f'{terminal(s)}/{e}' for s, e in failures)} "
+              "(tried twice): see their feedback.md and re-run", file=sys.stderr)
         return 1
     return 0

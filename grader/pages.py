@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 import statistics
 from collections import Counter
-from html import escape
 
+from .escaping import href, html_text, multiline, terminal
 from .reports import STATUS_WORDS, StudentResult, fmt
 
 STYLE = """
@@ -23,44 +23,59 @@ pre { background: #f6f6f6; padding: .6em; overflow-x: auto; white-space: pre-wra
 
 def _page(title: str, body: list[str]) -> str:
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>\n" + "\n".join(body)
+            f"<title>{html_text(title)}</title><style>{STYLE}</style></head><body>\n" + "\n".join(body)
             + "\n</body></html>\n")
 
 
+def _known(status: str) -> str:
+    """A check's status as a CSS class: one of the statuses the grader gives, whatever a record holds."""
+    return status if status in STATUS_WORDS else "error"
+
+
 def _pre(text: str) -> str:
-    return f"<pre>{escape(text.rstrip())}</pre>" if text.strip() else ""
+    """Multi-line student text (a message, what the code printed): escaped, its controls and bidi overrides
+    replaced (``multiline``), so it can neither add markup nor reorder what a reader sees."""
+    return f"<pre>{html_text(multiline(text).rstrip())}</pre>" if text.strip() else ""
+
+
+def _line(text: str) -> str:
+    """One line of student text (a name, the first line of a message): escaped and cleaned as ``terminal``."""
+    return html_text(terminal(text))
 
 
 def feedback_html(result: StudentResult) -> str:
     """Every check with its verdict, points and diagnostic; the student's figures; what their code printed."""
-    body = [f"<h1>Feedback for {escape(result.student)}</h1>",
+    body = [f"<h1>Feedback for {_line(result.student)}</h1>",
             f"<p><strong>Score: {fmt(result.points)} / {fmt(result.max_points)}</strong></p>",
             "<table><tr><th>exercise</th><th>points</th><th>status</th></tr>"]
     for ex in result.exercises:
-        note = "" if ex.status == "graded" else escape(ex.message.splitlines()[0] if ex.message else ex.status)
-        body.append(f"<tr><td>{escape(ex.exercise)}</td><td class=\"num\">{fmt(ex.points)} / {fmt(ex.max_points)}"
-                    f"</td><td>{note}</td></tr>")
+        note = "" if ex.status == "graded" else _line(ex.message.splitlines()[0] if ex.message else ex.status)
+        body.append(f"<tr><td>{html_text(ex.exercise)}</td><td class=\"num\">{fmt(ex.points)} / "
+                    f"{fmt(ex.max_points)}</td><td>{note}</td></tr>")
     body.append("</table>")
     for ex in result.exercises:
-        body.append(f"<h2>{escape(ex.exercise)}: {escape(ex.title)} ({fmt(ex.points)} / {fmt(ex.max_points)})</h2>")
+        body.append(f"<h2>{html_text(ex.exercise)}: {html_text(ex.title)} "
+                    f"({fmt(ex.points)} / {fmt(ex.max_points)})</h2>")
         if ex.status != "graded" and ex.message:
-            body.append(f"<p><strong>{escape(ex.message)}</strong></p>")
+            body.append(f"<p><strong>{html_text(multiline(ex.message))}</strong></p>")
         body.append("<table><tr><th>check</th><th>points</th><th>verdict</th><th>diagnostic</th></tr>")
         for c in ex.checks:
             hidden = " (hidden)" if c.hidden else ""
             detail = "" if ex.status != "graded" and c.message == ex.message else _pre(c.message)
-            body.append(f"<tr><td><code>{escape(c.check)}</code>{hidden}<br><span class=\"note\">"
-                        f"{escape(c.description)}</span></td><td class=\"num\">{fmt(c.points)} / {fmt(c.max_points)}"
-                        f"</td><td class=\"{c.status}\">{STATUS_WORDS[c.status]}</td><td>{detail}</td></tr>")
+            body.append(f"<tr><td><code>{html_text(c.check)}</code>{hidden}<br><span class=\"note\">"
+                        f"{html_text(c.description)}</span></td><td class=\"num\">{fmt(c.points)} / {fmt(c.max_points)}"
+                        f"</td><td class=\"{_known(c.status)}\">{STATUS_WORDS[_known(c.status)]}</td>"
+                        f"<td>{detail}</td></tr>")
         body.append("</table>")
         for c in ex.checks:
             if c.figure:
                 data = base64.b64encode(c.figure).decode()
-                body.append(f"<figure><img alt=\"{escape(ex.exercise)} {escape(c.check)}\" "
-                            f"src=\"data:image/png;base64,{data}\"><figcaption>{escape(c.check)}</figcaption></figure>")
+                body.append(f"<figure><img alt=\"{html_text(ex.exercise)} {html_text(c.check)}\" "
+                            f"src=\"data:image/png;base64,{data}\">"
+                            f"<figcaption>{html_text(c.check)}</figcaption></figure>")
         if ex.output.strip():
             body.append(f"<details><summary>What your code printed</summary>{_pre(ex.output)}</details>")
-    return _page(f"Feedback for {result.student}", body)
+    return _page(f"Feedback for {terminal(result.student)}", body)
 
 
 def _histogram(percents: list[float], width: int = 600, height: int = 180, pad: int = 16) -> str:
@@ -85,7 +100,8 @@ def _histogram(percents: list[float], width: int = 600, height: int = 180, pad: 
     return "".join(parts)
 
 
-REASON_COLUMNS = ("graded", "missing", "import_error", "timeout", "memory", "crashed", "tamper", "grader_failure")
+REASON_COLUMNS = ("graded", "missing", "refused", "import_error", "timeout", "memory", "crashed", "tamper",
+                  "grader_failure")
 
 
 def class_report_html(results: list[StudentResult], exercises: list[str], seconds: float) -> str:
@@ -119,8 +135,9 @@ def class_report_html(results: list[StudentResult], exercises: list[str], second
     body.append("<table><tr><th>exercise</th><th>check</th><th>pass rate</th><th>passed</th></tr>")
     for key in sorted(attempts, key=lambda k: (passes[k] / attempts[k], k)):
         description, hidden = about[key]
-        body.append(f"<tr><td>{escape(key[0])}</td><td><code>{escape(key[1])}</code>{' (hidden)' if hidden else ''}"
-                    f"<br><span class=\"note\">{escape(description)}</span></td>"
+        body.append(f"<tr><td>{html_text(key[0])}</td><td><code>{html_text(key[1])}</code>"
+                    f"{' (hidden)' if hidden else ''}"
+                    f"<br><span class=\"note\">{html_text(description)}</span></td>"
                     f"<td class=\"num\">{100 * passes[key] / attempts[key]:.0f}%</td>"
                     f"<td class=\"num\">{passes[key]} / {attempts[key]}</td></tr>")
     body.append("</table>")
@@ -130,13 +147,14 @@ def class_report_html(results: list[StudentResult], exercises: list[str], second
     for name in exercises:
         times = [ex.seconds for r in results for ex in r.exercises if ex.exercise == name and ex.status != "missing"]
         mean = f"{statistics.mean(times):.1f} s" if times else "-"
-        body.append(f"<tr><td>{escape(name)}</td>"
+        body.append(f"<tr><td>{html_text(name)}</td>"
                     + "".join(f"<td class=\"num\">{reasons[name][c]}</td>" for c in REASON_COLUMNS)
                     + f"<td class=\"num\">{wrong[name]}</td><td class=\"num\">{mean}</td></tr>")
     body.append("</table>")
     body.append("<h2>Students</h2><table><tr><th>student</th><th>score</th><th>time</th></tr>")
     for r in results:
-        body.append(f"<tr><td><a href=\"{escape(r.student)}/feedback.html\">{escape(r.student)}</a></td>"
+        link = href([r.student, "feedback.html"])  # relative, each name percent-encoded whole
+        body.append(f"<tr><td><a href=\"{html_text(link)}\">{_line(r.student)}</a></td>"
                     f"<td class=\"num\">{fmt(r.points)} / {fmt(r.max_points)}</td>"
                     f"<td class=\"num\">{r.seconds:.1f} s</td></tr>")
     body.append("</table>")

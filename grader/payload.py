@@ -28,6 +28,12 @@ STORABLE = {
 }
 
 
+def _json_kind(value: Any) -> str:
+    """What a JSON value is, in words: "a number", "a list"..."""
+    return {dict: "an object", list: "a list", str: "a string", bool: "true or false", type(None): "null"}.get(
+        type(value), "a number")
+
+
 class PayloadError(ValueError):
     """A payload from a child process is malformed; the grader fails closed on it."""
 
@@ -135,51 +141,114 @@ def _text(obj: Any, what: str, limit: int = 200) -> str:
     return obj
 
 
+ENTRY_FIELDS = {"status", "message", "seconds", "values"}
+VALUE_FIELDS = {"kind", "device", "requires_grad", "tensor"}
+
+
+def _device(obj: Any, what: str) -> str | None:
+    """A device name as torch spells it (``cuda:1``), or None; anything torch cannot parse is refused."""
+    if obj is None:
+        return None
+    text = _text(obj, what, 40)
+    try:
+        return str(torch.device(text))
+    except (RuntimeError, ValueError, TypeError):
+        raise PayloadError(f"{what} {text!r} is not a device") from None
+
+
+def _flag(obj: Any, what: str) -> bool:
+    if not isinstance(obj, bool):
+        raise PayloadError(f"{what} is not true or false")
+    return obj
+
+
+def _seconds(obj: Any, what: str) -> float:
+    if isinstance(obj, bool) or not isinstance(obj, (int, float)):
+        raise PayloadError(f"{what}: not a number")
+    try:
+        seconds = float(obj)
+    except OverflowError:
+        raise PayloadError(f"{what}: too large") from None
+    if not math.isfinite(seconds) or seconds < 0:
+        raise PayloadError(f"{what}: not a finite, non-negative number of seconds")
+    return seconds
+
+
+def _fields(obj: Any, allowed: set[str], what: str) -> dict:
+    """``obj`` as a JSON object holding only ``allowed`` fields."""
+    if not isinstance(obj, dict):
+        raise PayloadError(f"{what} is {_json_kind(obj)}, not an object")
+    unknown = set(obj) - allowed
+    if unknown:
+        raise PayloadError(f"{what} has unknown field(s) {sorted(unknown)[:5]}")
+    return obj
+
+
+def _value(name: str, info: Any, i: int, tensors: dict, where: str) -> Value:
+    """Output ``name`` of case ``i``, its tensor (if any) taken from ``tensors``."""
+    info = _fields(info, VALUE_FIELDS, f"{where} output {name!r}")
+    kind = _text(info.get("kind"), f"{where} output {name!r} kind")
+    device = _device(info.get("device"), f"{where} output {name!r} device")
+    requires_grad = _flag(info.get("requires_grad", False), f"{where} output {name!r} requires_grad")
+    tensor = None
+    if _flag(info.get("tensor", False), f"{where} output {name!r} tensor"):
+        tensor = tensors.get(f"{i}/{name}")
+        if type(tensor) is not torch.Tensor:
+            raise PayloadError(f"{where}: output {name!r} of case {i} is missing")
+        if tensor.dtype not in STORABLE:
+            raise PayloadError(f"{where}: output {name!r} has dtype {tensor.dtype}, which no probe returns")
+    return Value(kind, tensor, device, requires_grad)
+
+
+def _outcome(i: int, entry: Any, tensors: dict, used: set, where: str) -> Outcome:
+    """Case ``i`` of the header, every field checked for its JSON type."""
+    entry = _fields(entry, ENTRY_FIELDS, f"{where}: case {i}")
+    status = entry.get("status")
+    if not isinstance(status, str) or status not in ("ok", "not_implemented", "error"):
+        raise PayloadError(f"{where}: case {i} has no valid status")
+    seconds = _seconds(entry.get("seconds", 0.0), f"{where}: case {i} has an invalid time")
+    message = entry.get("message", "")
+    if not isinstance(message, str):
+        raise PayloadError(f"{where}: case {i} message is not a string")
+    values = entry.get("values", {})
+    if not isinstance(values, dict):
+        raise PayloadError(f"{where}: case {i} values is {_json_kind(values)}, not an object")
+    outputs = {}
+    for name, info in values.items():
+        _text(name, "an output name", 100)
+        outputs[name] = _value(name, info, i, tensors, where)
+        if outputs[name].tensor is not None:
+            used.add(f"{i}/{name}")
+    return Outcome(status, outputs, message[:MAX_MESSAGE], seconds)
+
+
 def read_outcomes(path: Path, n_cases: int, max_bytes: int) -> list[Outcome]:
-    """Read and strictly validate one check's outcomes written by a child process."""
-    size = path.stat().st_size
+    """Read and strictly validate one check's outcomes written by a child process.
+
+    Whatever the file holds, this returns well-formed outcomes or raises ``PayloadError``: every
+    field has its JSON type, every device parses, every tensor has a dtype from ``STORABLE``.
+    """
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise PayloadError(f"{path.name} cannot be read ({type(exc).__name__})") from None
     if size > max_bytes:
         raise PayloadError(f"{path.name} holds {size} bytes, more than the {max_bytes} allowed")
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
             tensors = {key: f.get_tensor(key) for key in f.keys()}
-    except PayloadError:
-        raise
     except Exception as exc:  # safetensors raises several types on corrupt files
-        raise PayloadError(f"{path.name} is not a readable safetensors file ({exc})") from None
+        raise PayloadError(f"{path.name} is not a readable safetensors file "
+                           f"({type(exc).__name__}: {str(exc)[:200]})") from None
     try:
         header = json.loads(meta.get("outcomes", ""))
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError, TypeError, AttributeError):  # bad JSON, too deep, too many digits
         raise PayloadError(f"{path.name} has no readable header") from None
     if not isinstance(header, list) or len(header) != n_cases:
         raise PayloadError(f"{path.name} should describe {n_cases} case(s)")
-    outcomes, used = [], set()
-    for i, entry in enumerate(header):
-        if not isinstance(entry, dict) or entry.get("status") not in ("ok", "not_implemented", "error"):
-            raise PayloadError(f"{path.name}: case {i} has no valid status")
-        seconds = entry.get("seconds", 0.0)
-        if not isinstance(seconds, (int, float)) or not math.isfinite(seconds):
-            raise PayloadError(f"{path.name}: case {i} has an invalid time")
-        values = {}
-        for name, info in dict(entry.get("values", {})).items():
-            _text(name, "an output name", 100)
-            if not isinstance(info, dict):
-                raise PayloadError(f"{path.name}: output {name!r} is malformed")
-            kind = _text(info.get("kind"), f"output {name!r} kind")
-            device = info.get("device")
-            if device is not None:
-                _text(device, f"output {name!r} device", 40)
-            tensor = None
-            if info.get("tensor"):
-                key = f"{i}/{name}"
-                if key not in tensors or type(tensors[key]) is not torch.Tensor:
-                    raise PayloadError(f"{path.name}: output {name!r} of case {i} is missing")
-                tensor = tensors[key]
-                used.add(key)
-            values[name] = Value(kind, tensor, device, bool(info.get("requires_grad")))
-        message = entry.get("message", "")
-        outcomes.append(Outcome(entry["status"], values, str(message)[:MAX_MESSAGE], float(seconds)))
+    used: set[str] = set()
+    outcomes = [_outcome(i, entry, tensors, used, path.name) for i, entry in enumerate(header)]
     if set(tensors) - used:
         raise PayloadError(f"{path.name} holds tensors nobody asked for: {sorted(set(tensors) - used)[:5]}")
     return outcomes

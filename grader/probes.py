@@ -181,12 +181,14 @@ _MEMO: dict = {}
 
 
 def memo(trial: Trial, key: str, build) -> Any:
-    """``build()``, once per module, key, seed and device: checks of one trained model share it.
+    """``build()``, once per module, key, seed, device and fresh draw: checks of one trained model share it.
 
     An exception is remembered too, so every check that needs the model reports the same error
     without training again.
     """
-    k = (trial.module, key, trial.seed, str(trial.device))
+    from . import fresh
+
+    k = (trial.module, key, trial.seed, str(trial.device), fresh.seed())
     if k not in _MEMO:
         try:
             _MEMO[k] = (True, build())

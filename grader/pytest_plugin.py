@@ -18,6 +18,7 @@ import torch
 from . import GraderError, rubric
 from .checks import CheckResult, judge_check
 from .course import import_file
+from .escaping import multiline
 from .expected import Expectations
 from .probes import describe_import_error, run_check
 from .reports import FIGURES, save_figures
@@ -138,7 +139,7 @@ class CheckItem(pytest.Item):
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, (CheckFailed, GraderError)):
-            return str(excinfo.value)
+            return multiline(str(excinfo.value))  # it quotes exception text: no escape sequence reaches the terminal
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self):

@@ -28,8 +28,9 @@ MARKERS = re.compile(r"#+\s*(BEGIN|END) (SOLUTION|HIDDEN TESTS)")
 
 PACKAGE = Path(__file__).resolve().parent
 # The runtime students need for `pytest exercises/`: no release, grading or sandbox code.
-STUDENT_RUNTIME = ["__init__.py", "rubric.py", "probes.py", "checks.py", "payload.py", "expected.py",
-                   "course.py", "pytest_plugin.py", "reports.py", "data.py", "rubrics/__init__.py"]
+STUDENT_RUNTIME = ["__init__.py", "rubric.py", "probes.py", "checks.py", "thresholds.py", "payload.py", "expected.py",
+                   "course.py", "pytest_plugin.py", "reports.py", "escaping.py", "data.py", "fresh.py",
+                   "rubrics/__init__.py"]
 
 
 RELEASE_MARK = ".student-release"

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .checks import CheckResult
+from .escaping import csv_cell, fence, md_inline, multiline, terminal
 
 STATUS_WORDS = {"passed": "passed", "failed": "wrong", "not_implemented": "not implemented", "error": "error"}
 
@@ -68,61 +69,68 @@ def atomic_write(path: Path, content: str | bytes) -> None:
     os.replace(tmp, path)
 
 
-def _fence(text: str) -> str:
-    ticks = "```"
-    while ticks in text:
-        ticks += "`"
-    return f"{ticks}\n{text.rstrip()}\n{ticks}"
+def _lines(text: str) -> list[str]:
+    return multiline(text).strip().split("\n")
+
+
+def _first_line(text: str) -> str:
+    """A message as one table cell: its first line, with a pointer to the rest when there is more."""
+    lines = _lines(text)
+    return md_inline(lines[0]) + (" (more below)" if len(lines) > 1 else "")
 
 
 def feedback_markdown(result: StudentResult) -> str:
-    lines = [f"# Feedback for {result.student}", "",
+    """Student text lands only escaped (``md_inline``) in a single line the grader starts, or fenced."""
+    lines = [f"# Feedback for {md_inline(result.student)}", "",
              f"**Score: {fmt(result.points)} / {fmt(result.max_points)}**", "",
              "| exercise | points | |", "|---|---:|---|"]
     for ex in result.exercises:
-        note = "" if ex.status == "graded" else ex.message.splitlines()[0]
+        note = "" if ex.status == "graded" else _first_line(ex.message)
         lines.append(f"| {ex.exercise} | {fmt(ex.points)} / {fmt(ex.max_points)} | {note} |")
     for ex in result.exercises:
         lines += ["", f"## {ex.exercise}: {ex.title} ({fmt(ex.points)} / {fmt(ex.max_points)})", ""]
-        if ex.status != "graded":
-            lines += [f"**{ex.message}**", ""]
+        if ex.status != "graded" and ex.message.strip():
+            lines += [fence(ex.message), ""]
         lines += ["| check | points | verdict |", "|---|---:|---|"]
         for c in ex.checks:
             hidden = " (hidden)" if c.hidden else ""
-            detail = f": {c.message}" if c.passed and c.message else ""
+            detail = f": {_first_line(c.message)}" if c.passed and c.message.strip() else ""
             lines.append(f"| `{c.check}`{hidden} | {fmt(c.points)} / {fmt(c.max_points)} | "
-                         f"{STATUS_WORDS[c.status]}{detail.replace('|', '/')} |")
+                         f"{STATUS_WORDS.get(c.status, 'error')}{detail} |")
         for c in ex.checks:
-            if not c.passed and (ex.status == "graded" or c.message != ex.message):
-                lines += ["", f"### `{c.check}`: {c.description}", "", _fence(c.message)]
+            failed = not c.passed and (ex.status == "graded" or c.message != ex.message)
+            if failed or (c.passed and len(_lines(c.message)) > 1):
+                lines += ["", f"### `{c.check}`: {c.description}", "", fence(c.message)]
         for c in ex.checks:
             if c.figure:
                 lines += ["", f"![{ex.exercise} {c.check}]({FIGURES}/{figure_name(ex.exercise, c.check)})"]
         if ex.output.strip():
-            lines += ["", "<details><summary>What your code printed</summary>", "", _fence(ex.output), "", "</details>"]
+            lines += ["", "<details><summary>What your code printed</summary>", "", fence(ex.output), "", "</details>"]
     return "\n".join(lines) + "\n"
 
 
 def gradescope_json(result: StudentResult) -> str:
-    """Gradescope's results.json: hidden checks become visible once grades are published."""
+    """Gradescope's results.json: hidden checks become visible once grades are published; every output is plain
+    text (``output_format``), so a message that quotes student code is never rendered as Markdown or HTML."""
     tests = []
     for ex in result.exercises:
         for c in ex.checks:
             tests.append({"name": f"{ex.exercise}: {c.check}", "score": c.points, "max_score": c.max_points,
-                          "status": "passed" if c.passed else "failed", "output": c.message,
-                          "visibility": "after_published" if c.hidden else "visible"})
-    return json.dumps({"score": result.points, "max_score": result.max_points,
+                          "status": "passed" if c.passed else "failed", "output": multiline(c.message),
+                          "output_format": "text", "visibility": "after_published" if c.hidden else "visible"})
+    return json.dumps({"score": result.points, "max_score": result.max_points, "output_format": "text",
                        "execution_time": round(result.seconds, 3), "tests": tests,
                        "output": f"graded on {result.device} by grader {result.grader_version}"}, indent=1) + "\n"
 
 
 def gradebook_csv(results: list[StudentResult], exercises: list[str]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180; and a CR in a name makes its cell quoted
     writer.writerow(["student", *exercises, "total", "max"])
     for r in results:
         points = {e.exercise: e.points for e in r.exercises}
-        writer.writerow([r.student, *(fmt(points.get(e, 0.0)) for e in exercises), fmt(r.points), fmt(r.max_points)])
+        writer.writerow([csv_cell(terminal(r.student)), *(fmt(points.get(e, 0.0)) for e in exercises), fmt(r.points),
+                         fmt(r.max_points)])
     return buffer.getvalue()
 
 
@@ -137,7 +145,7 @@ def class_table(results: list[StudentResult], exercises: list[str]) -> str:
             ex = by_name.get(e)
             cells.append("-" if ex is None else f"{fmt(ex.points)}/{fmt(ex.max_points)}"
                          + ("" if ex.status == "graded" else f" ({ex.status})"))
-        rows.append([r.student, *cells, f"{fmt(r.points)}/{fmt(r.max_points)}"])
+        rows.append([terminal(r.student), *cells, f"{fmt(r.points)}/{fmt(r.max_points)}"])
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
 

@@ -10,7 +10,8 @@ code exists in the process:
   ``/tmp`` and ``/dev/shm``; ``reference/``, the submissions, the grader's outputs and the raw
   data sets are not in it;
 - joins a memory and pids cgroup when the machine has them, sets rlimits (CPU time, address
-  space, processes, file size, open files, no core dumps), takes a uid of its own and
+  space, processes, file size, open files, no core dumps), takes a uid of its own (from a block of
+  uids its run leases, ``grader/uids.py``: concurrent runs never share one) and
   ``no_new_privs``, then runs the worker as process 1 of its pid namespace.
 
 When process 1 ends, or the jail's parent (this grader) dies or kills it, the kernel kills every
@@ -43,12 +44,14 @@ from pathlib import Path
 
 import grader
 
+from . import view
+from .escaping import UNSAFE_IN_TEXT
+from .uids import child_uid, run_uids
+
 GiB = 1024 ** 3
 MiB = 1024 ** 2
-MAX_COPIED_BYTES = 1 * MiB  # a submitted file larger than this is not copied into the sandbox
 WORK = "/submission"  # the child's working folder: a copy of the submission on a size-capped tmpfs
 PACK_INSIDE = "/data/course.safetensors"  # where the child finds the grader's data pack
-BASE_UID = 2_100_000_000  # children run as BASE_UID + slot: no real account, one uid per concurrent child
 _LIVE: set[int] = set()  # pids of jails still running
 _LIVE_LOCK = threading.Lock()
 
@@ -212,10 +215,20 @@ def detect() -> Isolation:
 TEMP_PREFIX = "grader-"  # every temporary folder of a run: grader-<pid of the grader>-...
 
 
+def run_line(isolation: Isolation) -> str:
+    """Which processes and folders are this run's, for its log: its pid (in its folders' names), its children's uids."""
+    if isolation.own_uid:
+        uids = run_uids()
+        children = f"children run as uids {uids.start}-{uids[-1]}"
+    else:
+        children = "children run as the grader's uid" + (" in a user namespace" if isolation.user_namespace else "")
+    return f"run {os.getpid()}: {children}; scratch folders {Path(tempfile.gettempdir()) / TEMP_PREFIX}{os.getpid()}-*"
+
+
 def sweep_stale() -> int:
     """Remove the temporary folders of grader runs that were killed (their process is gone); returns how many."""
     swept = 0
-    for path in Path(tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*-*"):
+    for path in [*Path(tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*-*"), *Path("/dev/shm").glob(f"{TEMP_PREFIX}*-*")]:
         match = re.match(rf"{TEMP_PREFIX}(\d+)-", path.name)
         if not match or not path.is_dir() or path.stat().st_uid != os.geteuid():
             continue
@@ -267,10 +280,10 @@ class OutputTail:
         middle = f"\n[... {cut} bytes of output cut ...]\n" if cut > 0 else ""
         text = self.head.decode(errors="replace") + middle + self.tail.decode(errors="replace")
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-        return CONTROL.sub("\ufffd", text)  # no terminal escapes or NUL bytes reach the feedback
+        return CONTROL.sub("\ufffd", text)  # no terminal escapes, NUL bytes or bidi overrides reach the feedback
 
 
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+CONTROL = UNSAFE_IN_TEXT  # C0 but tab and newline, DEL, C1, bidi and other invisible format characters
 FRAME = re.compile(rb"^([a-z_]{1,20})(?:-(\d{3}))? (\d{1,10})\n")
 
 
@@ -367,9 +380,8 @@ class Sandbox:
         for folder in (self.submission, self.mount_point, self.results):
             folder.mkdir()
         contents = files if isinstance(files, dict) else {p.name: p.read_bytes() for p in files if p.is_file()}
-        for name, content in contents.items():
-            if len(content) <= MAX_COPIED_BYTES:
-                (self.submission / name).write_bytes(content)
+        for name, content in contents.items():  # the intake bounds what enters (grader/intake.py)
+            (self.submission / name).write_bytes(content)
         self.isolation = isolation if isolation is not None else detect()
         self.hide = [str(Path(p).resolve()) for p in hide]
         self.cgroups: list[Path] = []
@@ -413,9 +425,10 @@ class Sandbox:
         if iso.own_uid:
             rlimits["RLIMIT_NPROC"] = [limits.processes] * 2
         return {"namespaces": iso.namespaces, "user_namespace": iso.user_namespace,
-                "uid": BASE_UID + slot if iso.own_uid else None, "cgroups": [str(c) for c in self.cgroups],
+                "uid": child_uid(slot) if iso.own_uid else None, "cgroups": [str(c) for c in self.cgroups],
                 "root": str(self.mount_point), "submission": str(self.submission),
                 "binds": _binds() + (_driver_folders() if self.device == "cuda" else []),
+                "masks": dict(_VIEW) if iso.namespaces and view_ready() else {},
                 "hide": [*self.hide, *_always_hidden()], "devices": _devices(self.device == "cuda"),
                 "pack": str(self.data_pack) if self.data_pack else None,
                 "scratch_bytes": limits.scratch_bytes, "rlimits": rlimits, "argv": argv,
@@ -423,7 +436,8 @@ class Sandbox:
 
     def _make_cgroups(self, limits: Limits, slot: int) -> None:
         for parent in self.isolation.cgroups:
-            folder = Path(parent) / f"grader-{os.getpid()}-{slot}-{self.root.name[-8:]}"
+            child = f"uid{child_uid(slot)}" if self.isolation.own_uid else f"slot{slot}"  # the run's own uids
+            folder = Path(parent) / f"{TEMP_PREFIX}{os.getpid()}-{child}-{self.root.name[-8:]}"
             try:
                 folder.mkdir()
                 if _is_v2(parent):
@@ -734,6 +748,11 @@ def _build_root(libc, spec: dict) -> None:
         if os.path.isdir(target) and os.path.ismount(target):
             continue
         os.makedirs(target, exist_ok=True)
+        mask = spec["masks"].get(os.path.realpath(path))
+        if mask:  # the tree without its data files (grader/view.py)
+            _mount(libc, "overlay", target, "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV,
+                   view.overlay_options(mask, os.path.realpath(path)))
+            continue
         _mount(libc, os.path.realpath(path), target, None, MS_BIND)
         _mount(libc, None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
     for path in spec["hide"]:  # inside something bound: cover it with an empty read-only folder
@@ -968,6 +987,61 @@ def stop_warm() -> None:
     if _ZYGOTE is not None:
         _ZYGOTE.close()
         _ZYGOTE = None
+
+
+_VIEW: dict[str, str] = {}  # tree -> its mask, while a run's data-free view is up
+_VIEW_STATE: dict = {}  # the thread building it, the folder it lives in
+
+
+def start_view() -> None:
+    """Start building this run's data-free view of the trees a child sees (grader/view.py), in a thread; the first
+    child waits for it (``view_ready``). Where the machine cannot make one, children see the trees as they are."""
+    if _VIEW_STATE or not detect().namespaces:
+        return
+    shm = Path("/dev/shm")  # whiteouts are made thousands at a time: a tmpfs makes them in microseconds
+    base = shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+    folder = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-view-", dir=base))
+    thread = threading.Thread(target=_build_view, args=(folder,), name="data-free-view", daemon=True)
+    _VIEW_STATE.update(folder=folder, thread=thread)
+    thread.start()
+
+
+def _build_view(folder: Path) -> None:
+    trees = [p for p in _binds() if os.path.realpath(p) in _masked_trees()]
+    try:
+        _VIEW.update(view.build(trees, folder))
+    except OSError:
+        return
+    with Sandbox([], "view") as box:  # can a child enter it? (an overlay needs a kernel that allows it here)
+        run = box.run([sys.executable, "-I", "-c", "import os; os.write(3, b'importing 0\\n')"],
+                      Limits(wall_seconds=30), slot=0)
+    if run.returncode != 0 or "importing" not in run.frames:
+        _VIEW.clear()
+
+
+def view_ready() -> bool:
+    """Wait for the view being built (if any); whether children get it."""
+    thread = _VIEW_STATE.get("thread")
+    if thread is not None and thread is not threading.current_thread():
+        thread.join()
+    return bool(_VIEW)
+
+
+def stop_view() -> None:
+    view_ready()
+    _VIEW.clear()
+    folder = _VIEW_STATE.pop("folder", None)
+    _VIEW_STATE.clear()
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _masked_trees() -> set[str]:
+    """The bound trees that get a mask: the system's /usr and every Python tree (not /etc, /sys, the grader)."""
+    package = os.path.realpath(Path(grader.__file__).parent)
+    return {os.path.realpath(p) for p in _binds()
+            if os.path.realpath(p) not in ("/etc", "/sys", package) and os.path.isdir(p)
+            and not (os.path.islink(p) and os.path.dirname(p) == "/")}
 
 
 def main(argv: list[str]) -> int:

@@ -8,12 +8,14 @@ import shutil
 from pathlib import Path
 
 from . import GraderError
+from .escaping import terminal
 from .pages import class_report_html
 from .reports import RECORD, StudentResult, atomic_write, class_table, gradebook_csv, load_record
 
 RUN = "run.json"  # what a grading run wrote into OUT: its settings, its shard, its students
 # what must be equal for shards to form one gradebook (cores, and so threads per child, may differ between machines)
-SAME_ACROSS_SHARDS = ("grader_version", "grader_digest", "device", "exercises", "data_split_seed", "case_seeds")
+SAME_ACROSS_SHARDS = ("grader_version", "grader_digest", "device", "exercises", "data_split_seed", "case_seeds",
+                      "fresh_inputs")
 
 
 def parse(text: str) -> tuple[int, int]:
@@ -76,10 +78,10 @@ def merge(folders: list[Path], out: Path) -> list[StudentResult]:
     for folder, run in runs.items():
         for student in run["students"]:
             if student in results:
-                raise GraderError(f"merge: {student} was graded in two shards")
+                raise GraderError(f"merge: {terminal(student)} was graded in two shards")
             result = load_record(folder / student / RECORD)
             if result is None:
-                raise GraderError(f"merge: {folder / student / RECORD} is missing or unreadable")
+                raise GraderError(f"merge: {terminal(folder / student / RECORD)} is missing or unreadable")
             results[student] = result
     out.mkdir(parents=True, exist_ok=True)
     for folder, run in runs.items():

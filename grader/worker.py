@@ -4,6 +4,14 @@ Nothing here decides a score. Results go to the grader over the pipe on file des
 frames (``NAME[-NNN] LENGTH\\n`` and the bytes: ``importing``, then ``import_error`` or, per check,
 ``start-NNN`` and ``check-NNN`` holding a safetensors file, and ``done``), each as soon as it is
 ready, so a timeout or a crash keeps what was finished. The grader reads them strictly and judges.
+
+Everything the worker uses after the student's import (the checks, their probes and input
+builders, the functions that run them and send results) it takes before it, and it snapshots the
+grader's code in the process (``grader/guard.py``). After the import and after each check it
+compares the process with the snapshot and puts back what student code changed; from the first
+change on, no check runs: each sends an error saying so, and ``done`` carries the list of changes
+(``{"changed": [...]}``; an empty body when nothing changed), which the grader turns into a
+``tamper`` verdict.
 """
 
 from __future__ import annotations
@@ -25,6 +33,16 @@ def send(name: str, body: bytes = b"", index: int | None = None) -> None:
         data = data[written:]
 
 
+CHANGED = ("your code changed the grader's own code in its process ({what}); the grader put it back, but nothing "
+           "that process reports after such a change can be trusted, so this check scores zero")
+
+
+def describe_changes(changed: tuple[str, ...]) -> str:
+    """The first few changes the guard found, for a message."""
+    shown = ", ".join(label[:200] for label in changed[:3])
+    return shown + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="grader.worker")
     parser.add_argument("--exercise", required=True)
@@ -35,28 +53,50 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch  # noqa: F401  (imported before the student's folder joins sys.path)
 
-    from grader import rubric
+    from dataclasses import replace
+    from types import FunctionType
+
+    from grader import guard, rubric
     from grader.course import import_file
     from grader.payload import Outcome, encode_outcomes
     from grader.probes import describe_import_error, run_check
 
-    checks = rubric.load(args.exercise).selected(hidden=args.hidden)
-    sys.path.append(str(args.file.parent))
-    send("importing")
+    # What runs after the import is taken now, as local names student code cannot rebind: the worker's
+    # own copies of the checks, the functions it calls, and the guard's code (called through a function
+    # made afresh each time, so that a replaced __code__ or __defaults__ on guard.changes does not matter).
+    exercise = rubric.load(args.exercise)
+    checks = tuple(replace(check) for check in exercise.selected(hidden=args.hidden))
+    device, path, exercise_name, write, describe = args.device, args.file, args.exercise, send, describe_changes
+    tools = (run_check, describe_import_error, encode_outcomes, Outcome, import_file, write, describe)
+    rubric_module = f"{rubric.RUBRIC_PACKAGE}.{exercise.name}"
+    snapshot = guard.take({"grader.worker": globals(), rubric_module: vars(sys.modules[rubric_module]),
+                           "the worker's tools": tools, "the worker's checks": checks,
+                           "grader.guard.changes": guard.changes})
+    fresh, code, defaults = FunctionType, guard.changes.__code__, guard.changes.__defaults__
+
+    sys.path.append(str(path.parent))
+    write("importing")
     try:
-        module = import_file(args.file, args.exercise)
+        module = import_file(path, exercise_name)
     except BaseException as exc:  # a student file may raise anything while importing
-        send("import_error", json.dumps({"message": describe_import_error(exc, args.file)}).encode())
+        write("import_error", json.dumps({"message": describe_import_error(exc, path)}).encode())
         return 0
+    changed = fresh(code, {}, "changes", defaults)(snapshot)
     for index, check in enumerate(checks):
-        send("start", index=index)
-        try:
-            body = encode_outcomes(run_check(check, module, args.device))
-        except BaseException:  # an exception that cannot be described, a return value that cannot be read
-            body = encode_outcomes([Outcome("error", message="the grader could not read what your code returned "
-                                            "or raised here") for _ in check.cases])
-        send("check", body, index=index)
-    send("done")
+        write("start", index=index)
+        if not changed:
+            try:
+                body = encode_outcomes(run_check(check, module, device))
+            except BaseException:  # an exception that cannot be described, a return value that cannot be read
+                body = encode_outcomes([Outcome("error", message="the grader could not read what your code returned "
+                                                "or raised here") for _ in check.cases])
+            changed = fresh(code, {}, "changes", defaults)(snapshot)
+        if changed:
+            message = CHANGED.format(what=describe(changed))
+            body = encode_outcomes([Outcome("error", message=message) for _ in check.cases])
+        write("check", body, index=index)
+    changed = changed or fresh(code, {}, "changes", defaults)(snapshot)
+    write("done", json.dumps({"changed": [label[:200] for label in changed[:50]]}).encode() if changed else b"")
     sys.stdout.flush()
     os._exit(0)  # skip interpreter shutdown: student objects' __del__ and atexit hooks cannot matter now
 

@@ -6,7 +6,9 @@ you write that loop once (``train_epoch``) with its partner ``evaluate``, the ``
 ``DataLoader`` that feed it, and an MLP that classifies Iris flowers; then compare SGD with Adam.
 
 Data: ``grader.data.iris_split()`` gives 100 training flowers and 50 held out: features float32
-(n, 4) in cm, labels int64 (n,) in {0, 1, 2}. Keep the device of the tensors you are given.
+(n, 4) in cm, labels int64 (n,) in {0, 1, 2}. Keep the device of the tensors you are given. The
+grader measures your trained MLP on the held-out flowers and on new flowers it draws when it
+grades (from each species' spread in the training flowers), through ``self.layers``.
 Check your work with ``pytest exercises/ex04_training_loop.py``.
 """
 

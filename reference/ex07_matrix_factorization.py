@@ -6,8 +6,9 @@ Predict how user u would rate movie i as
 
 where mu is the mean training rating, b_u and b_i are a user's and a movie's bias, and p_u and
 q_i are k-dimensional factor vectors, all learned from 80,000 ratings. The grader trains your
-model with a fixed seed and measures its RMSE on 20,000 held-out ratings it keeps to itself, then
-asks for recommendations.
+model with a fixed seed and measures its RMSE on 20,000 held-out ratings it keeps to itself,
+predicting them from your model's four tables by the formula above, then asks for
+recommendations.
 
 Data: ``grader.data.movielens_split()`` gives the seeded 80/20 split: users and items int64,
 zero-based (943 users, 1,682 movies), ratings float32 from 1 to 5. The ratings are not part of

@@ -4,7 +4,9 @@ Turn a time series into supervised examples (the previous ``history`` years as i
 year as target), standardise it with statistics of the training years only, train an ``nn.LSTM``
 (or ``nn.RNN``) with a linear read-out, and forecast each of the 62 held-out years one step
 ahead. The grader trains your model with a fixed seed and measures its RMSE on the held-out
-years, against persistence (next year = this year) and an AR(9) model.
+years, against persistence (next year = this year) and an AR(9) model, and on windows of
+sunspot series it simulates when it grades; each window is forecast on its own, through
+``self.rnn`` and ``self.head``.
 
 Data: ``grader.data.sunspots()`` gives years and activity, float64 (309,) for 1700-2008;
 ``grader.data.sunspots_split()`` holds out the last 62 years.

@@ -125,7 +125,7 @@ CATALOGUE += [
             ("heteroscedastic_gaussian_nll",), "0.5 * log(2 pi)"),
     Mistake("constant_variance", EX05, "return self.mu_head(h), self.logvar_head(h)",
             "return self.mu_head(h), self.logvar_head(h).mean() * torch.ones_like(x)",
-            ("fit_heteroscedastic.sigma",), "the same for every x"),
+            ("fit_heteroscedastic.sigma",), "does not give logvar_head(body(x)) as its logvar"),
     Mistake("trained_on_mse", EX05, "        loss = heteroscedastic_gaussian_nll(mu, logvar, y)\n        loss.backward()",
             "        loss = ((mu - y) ** 2).mean()\n        loss.backward()", ("fit_heteroscedastic.coverage",)),
     # --- ex06: a CNN on MNIST

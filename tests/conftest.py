@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -71,35 +75,63 @@ def results_by_check(out: Path, student: str) -> dict[str, dict]:
     return {t["name"]: t for t in gradescope(out, student)["tests"]}
 
 
-def sandbox_processes(*markers: str, wait: float = 5.0) -> list[str]:
-    """Processes running as a sandbox uid, or a jail or zygote of the grader's, or whose command line holds one
-    of ``markers``: none should outlive a run.
+@dataclass(frozen=True)
+class GraderRun:
+    """One grader process as its log names it (``sandbox: run PID: children run as uids A-B; ...``)."""
+
+    pid: int
+    uids: range = range(0)  # empty where the children run as the grader's own uid (not root)
+
+    @classmethod
+    def from_log(cls, stderr: str) -> "GraderRun":
+        match = re.search(r"^sandbox: run (\d+): children run as (?:uids (\d+)-(\d+))?", stderr, re.M)
+        assert match, f"the grader's log names no run:\n{stderr[-2000:]}"
+        pid, first, last = match.groups()
+        return cls(int(pid), range(int(first), int(last) + 1) if first else range(0))
+
+    def scratch(self) -> list[Path]:
+        """This run's temporary folders (``grader-<pid>-...``) still there."""
+        return sorted(Path(tempfile.gettempdir()).glob(f"grader-{self.pid}-*"))
+
+
+def sandbox_processes(run: GraderRun, *markers: str, wait: float = 5.0) -> list[str]:
+    """Processes of ``run``: running as one of its children's uids, below its pid (the run itself excluded), or
+    naming its scratch folders or one of ``markers`` in their command line or environment. None should outlive it.
 
     Killed processes take a moment to go: look again for up to ``wait`` seconds before answering.
     """
-    import time
-
     deadline = time.monotonic() + wait
-    markers = ("grader.sandbox jail", "grader.sandbox zygote", *markers)
-    while (found := _sandbox_processes(markers)) and time.monotonic() < deadline:
+    while (found := _run_processes(run, (f"grader-{run.pid}-", *markers))) and time.monotonic() < deadline:
         time.sleep(0.2)
     return found
 
 
-def _sandbox_processes(markers: tuple[str, ...]) -> list[str]:
-    from grader.sandbox import BASE_UID
-
-    found = []
+def _run_processes(run: GraderRun, markers: tuple[str, ...]) -> list[str]:
+    processes = {}  # pid: (parent's pid, uid, command line and environment)
     for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
         try:
-            uid = proc.stat().st_uid
-            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            if "\nState:\tZ" in (proc / "status").read_text():
-                continue  # a zombie: already dead, waiting for its parent to reap it
+            status = (proc / "status").read_text() if proc.name.isdigit() else "\nState:\tZ"
+            if "\nState:\tZ" in status:
+                continue  # a zombie (already dead, waiting for its parent to reap it), or no process
+            text = (proc / "cmdline").read_bytes()
+            try:
+                text += b" " + (proc / "environ").read_bytes()
+            except OSError:
+                pass
+            parent = int(re.search(r"\nPPid:\t(\d+)", status).group(1))
+            processes[int(proc.name)] = (parent, proc.stat().st_uid, text.replace(b"\0", b" ").decode(errors="replace"))
         except OSError:
             continue
-        if uid >= BASE_UID or (any(m in cmdline for m in markers) and str(os.getpid()) != proc.name):
-            found.append(f"{proc.name} (uid {uid}): {cmdline[:200]}")
-    return found
+
+    def below_run(pid: int) -> bool:
+        seen = set()
+        while pid in processes and pid not in seen:
+            seen.add(pid)
+            pid = processes[pid][0]
+            if pid == run.pid:
+                return True
+        return False
+
+    return [f"{pid} (uid {uid}): {text[:200]}" for pid, (_, uid, text) in processes.items()
+            if pid not in (os.getpid(), run.pid)
+            and (uid in run.uids or below_run(pid) or any(m in text for m in markers))]

@@ -4,9 +4,7 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 from conftest import EXERCISES, ROOT, run_grader
 
@@ -37,10 +35,12 @@ def test_the_benchmark_prints_a_row_per_measure_with_the_machine_in_its_header()
     assert [line.split("|")[1].strip() for line in shown] == measures  # each row as soon as it is measured
 
 
-def test_an_interrupted_benchmark_keeps_the_rows_it_measured_and_leaves_nothing_behind():
-    before = set(Path(tempfile.gettempdir()).glob("grader-*"))
+def test_an_interrupted_benchmark_keeps_the_rows_it_measured_and_leaves_nothing_behind(tmp_path):
+    scratch = tmp_path / "tmp"  # the bench's and its runs' temporary folders: this test's alone
+    scratch.mkdir()
     bench = subprocess.Popen([sys.executable, "-m", "grader.cli", *ARGS], cwd=ROOT, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+                             stderr=subprocess.PIPE, text=True, start_new_session=True,
+                             env={**os.environ, "TMPDIR": str(scratch)})
     for line in bench.stderr:  # wait for the first row, then press Ctrl-C while the grader runs
         if line.startswith("bench: | pytest"):
             break
@@ -50,4 +50,4 @@ def test_an_interrupted_benchmark_keeps_the_rows_it_measured_and_leaves_nothing_
     assert bench.returncode == 130
     header, rows = rows_of(stdout)
     assert "interrupted" in header and [r.split("|")[1].strip() for r in rows] == ["pytest exercises/ --impl reference"]
-    assert set(Path(tempfile.gettempdir()).glob("grader-*")) <= before
+    assert list(scratch.glob("grader-*")) == []

@@ -133,11 +133,16 @@ def test_tampering_in_the_child_changes_nothing_but_its_own_outputs(graded):
     _, out = graded
     tests = results_by_check(out, "fay")
     assert tests[f"{EX01}: pairwise_sq_dists"]["status"] == "failed"
-    assert tests[f"{EX01}: make_grid"]["status"] == "passed"
-    assert float(gradebook(out)["fay"][EX01]) < total_points(EX01)
+    assert tests[f"{EX01}: make_grid"]["status"] == "failed"  # the grader's code was changed: nothing is believed
+    assert float(gradebook(out)["fay"][EX01]) == 0
     feedback = (out / "fay" / "feedback.md").read_text()
+    assert "grader.checks.judge_check" in feedback and "(tamper)" in run_table_line(graded, "fay")
     assert "SCORE: 100/100" in feedback and "bytes of output cut" in feedback  # shown, truncated, never believed
     assert not (out / "fay" / "results.json").read_text().startswith('{"score": 1000')
+
+
+def run_table_line(graded, student: str) -> str:
+    return graded[0].stdout.split(f"\n{student} ")[1].splitlines()[0]
 
 
 def test_exiting_at_import_is_an_import_failure_not_a_grader_failure(graded):
@@ -273,7 +278,7 @@ def test_an_interrupted_run_resumes_where_it_stopped_with_nothing_lost(tmp_path,
     import subprocess
     import time
 
-    from conftest import grader_command, sandbox_processes
+    from conftest import GraderRun, grader_command, sandbox_processes
 
     slow = "import time\ntime.sleep(8)\n" + reference_files([EX01])[f"{EX01}.py"]
     submissions = make_class(tmp_path / "subs", {"a_done": reference_files([EX01]), "b_slow": {f"{EX01}.py": slow},
@@ -291,12 +296,13 @@ def test_an_interrupted_run_resumes_where_it_stopped_with_nothing_lost(tmp_path,
     code = grading.wait(timeout=60)
     assert time.monotonic() - start < 30
     assert code == (130 if how == "SIGINT" else -signal.SIGKILL)
+    log = grading.stderr.read()
     if how == "SIGINT":
-        assert "run the same command again" in grading.stderr.read()
+        assert "run the same command again" in log
     assert (out / "a_done" / "record.json").exists()
     assert not (out / "b_slow" / "record.json").exists() and not (out / "grades.csv").exists()
     time.sleep(1)
-    assert sandbox_processes() == [], "a child of the interrupted run is still running"
+    assert sandbox_processes(GraderRun.from_log(log)) == [], "a child of the interrupted run is still running"
     finished = (out / "a_done" / "record.json").stat().st_mtime_ns
 
     resumed = subprocess.run(command, capture_output=True, text=True, timeout=300)

@@ -26,7 +26,8 @@ def autograder(tmp_path_factory):
     return root, modes
 
 
-def run_autograder(root, files: dict[str, str], metadata: dict | None = None) -> tuple[subprocess.CompletedProcess, dict]:
+def run_autograder(root, files: dict[str, str], metadata: dict | None = None,
+                   links: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess, dict]:
     base = root / "autograder"
     for folder in ("submission", "results"):
         shutil.rmtree(base / folder, ignore_errors=True)
@@ -34,6 +35,9 @@ def run_autograder(root, files: dict[str, str], metadata: dict | None = None) ->
     for name, text in files.items():
         (base / "submission" / name).parent.mkdir(parents=True, exist_ok=True)
         (base / "submission" / name).write_text(text)
+    for name, target in (links or {}).items():  # symbolic links, as tar and unzip keep them
+        (base / "submission" / name).parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(target, base / "submission" / name)
     if metadata:
         (base / "submission_metadata.json").write_text(json.dumps(metadata))
     env = {**os.environ, "AUTOGRADER_ROOT": str(base), "GRADER": grader_command()[0]}
@@ -89,3 +93,15 @@ def test_an_empty_submission_is_told_what_to_upload(autograder):
     run, document = run_autograder(root, {"notes.txt": "nothing here"})
     assert run.returncode == 0
     assert document["score"] == 0 and f"upload any of {EX01}.py" in document["output"]
+
+
+def test_links_in_a_submission_are_refused_at_any_depth_with_the_reason(autograder):
+    root, _ = autograder
+    reference = root / "autograder" / "source" / "course" / "reference" / f"{EX01}.py"
+    links = {f"nested/deeper/{EX01}.py": str(reference), "nested/helper.py": "/etc/hostname"}
+    run, document = run_autograder(root, {"notes.txt": "see nested/"}, links=links)
+    assert run.returncode == 0, run.stderr[-3000:]
+    valid_results(document)
+    assert document["score"] == 0
+    assert all(f"{EX01}.py is a symbolic link" in t["output"] for t in document["tests"])
+    assert "symbolic link" in document["output"]

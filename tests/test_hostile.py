@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, make_class, reference_files, results_by_check, run_grader, sandbox_processes
+from conftest import GraderRun, ROOT, make_class, reference_files, results_by_check, run_grader, sandbox_processes
 
 from grader import rubric, sandbox
 
@@ -92,10 +92,11 @@ def hostile(tmp_path_factory):
     seconds = time.monotonic() - start
     gradebook_after_run = (out / "grades.csv").read_bytes() if (out / "grades.csv").exists() else b""
     time.sleep(8)  # a detached process that escaped would rewrite the gradebook by now
-    leftovers = sandbox_processes(sentinel)
+    grader_run = GraderRun.from_log(run.stderr)
+    leftovers = sandbox_processes(grader_run, sentinel)
     listener.close()
-    yield {"run": run, "out": out, "submissions": submissions, "seconds": seconds, "sentinel": sentinel,
-           "honest_files": honest_files, "gradebook": gradebook_after_run, "leftovers": leftovers,
+    yield {"run": run, "grader_run": grader_run, "out": out, "submissions": submissions, "seconds": seconds,
+           "sentinel": sentinel, "honest_files": honest_files, "gradebook": gradebook_after_run, "leftovers": leftovers,
            "connections": listener.accepted}
     shutil.rmtree(root, ignore_errors=True)
 
@@ -180,7 +181,7 @@ def test_nothing_is_written_outside_the_sandbox(hostile):
                                                                          "results.json"}
     assert sorted(p.name for p in hostile["out"].iterdir() if p.is_file()) == ["grades.csv", "report.html", "run.json"]
     assert not Path("/autograder").exists()
-    assert not list(Path("/tmp").glob("grader-*"))  # every sandbox folder was removed
+    assert hostile["grader_run"].scratch() == []  # every sandbox folder of the run was removed
 
 
 def test_nothing_connects_out(hostile):

@@ -49,7 +49,9 @@ def test_the_grader_catches_each_mistake(graded_class, mistake):
 @pytest.mark.parametrize("mistake", [m for m in CATALOGUE if m.visible], ids=lambda m: m.name)
 def test_pytest_catches_each_visible_mistake(tmp_path, mistake):
     impl = make_class(tmp_path / "impl", {"s": {f"{mistake.exercise}.py": mistake.source(ROOT / "reference")}}) / "s"
-    code, score = run_student_pytest(tmp_path, "--impl", str(impl), target=f"exercises/{mistake.exercise}.py")
+    # the checks the mistake breaks, as a student runs them one by one: `pytest exercises/exNN_name.py::check`
+    first, *others = (f"exercises/{mistake.exercise}.py::{check}" for check in mistake.checks)
+    code, score = run_student_pytest(tmp_path, "--impl", str(impl), *(str(ROOT / o) for o in others), target=first)
     assert code == 1
     by_check = {c["check"]: c for c in score["checks"]}
     for check in mistake.checks:

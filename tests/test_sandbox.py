@@ -54,7 +54,7 @@ def test_a_child_sees_only_its_own_world(tmp_path):
     with Sandbox([script], "probe", hide=[ROOT / "reference"]) as box:
         run = box.run([sys.executable, "-I", f"{box.work}/probe.py"], Limits(wall_seconds=60))
     facts = json.loads(run.output.strip().splitlines()[-1])
-    assert facts["uid"] >= sandbox.BASE_UID and facts["pid"] == 1
+    assert facts["pid"] == 1 and (not sandbox.detect().own_uid or facts["uid"] == sandbox.child_uid(0))  # its run's uid
     assert facts["cwd"] == sandbox.WORK and facts["files"] == ["probe.py"]
     assert facts["reference"] == "FileNotFoundError"
     assert facts["examples"] == "[]" and facts["user"] == "'student'"
@@ -118,3 +118,57 @@ def test_output_keeps_its_head_and_tail_and_drops_control_characters():
     text = tail.text()
     assert text.startswith("\ufffd[1m012345") and text.endswith("31mEND\ufffd\n")
     assert "bytes of output cut" in text and "\x1b" not in text
+
+
+def test_runs_lease_disjoint_uid_blocks_until_they_end(tmp_path):
+    import os
+    import subprocess
+
+    from grader import GraderError
+    from grader.uids import BASE_UID, UidLease, _uids_running
+
+    folder = tmp_path / "leases"
+    first, second = (UidLease(folder, blocks=2, size=4).take(busy=set()) for _ in range(2))
+    assert set(first.uids).isdisjoint(second.uids)
+    assert set(first.uids) | set(second.uids) == set(range(BASE_UID, BASE_UID + 8))
+    with pytest.raises(GraderError, match="every one of the 2 uid blocks"):
+        UidLease(folder, blocks=2, size=4).take(busy=set())
+    block = first.block
+    first.close()
+    assert UidLease(folder, blocks=2, size=4).take(busy=set()).block == block  # closed: free again
+    # a run killed outright: the kernel drops its lock with it
+    holder = subprocess.Popen([sys.executable, "-c", f"from grader.uids import UidLease; import time\n"
+                               f"UidLease({str(tmp_path / 'one')!r}, blocks=1).take(busy=set()); print(flush=True)\n"
+                               "time.sleep(120)"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        holder.stdout.readline()
+        with pytest.raises(GraderError):
+            UidLease(tmp_path / "one", blocks=1).take(busy=set())
+    finally:
+        holder.kill()
+        holder.wait()
+    assert UidLease(tmp_path / "one", blocks=1).take(busy=set()).uids.start == BASE_UID
+    assert os.getuid() in _uids_running()
+
+
+def test_a_uid_block_some_process_still_runs_under_is_passed_over(tmp_path):
+    from grader.uids import BASE_UID, UidLease
+
+    for _ in range(10):  # blocks are tried in random order
+        lease = UidLease(tmp_path, blocks=3, size=4).take(busy={BASE_UID + 1, BASE_UID + 11, 1000})
+        assert lease.block == 1
+        lease.close()
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda p: (p.mkdir(), p.chmod(0o777)), "others may write"),
+    (lambda p: (p.with_name("real").mkdir(), p.symlink_to(p.with_name("real"))), "is not a folder"),
+    (lambda p: p.write_text(""), "is not a folder"),
+])
+def test_a_lease_folder_others_could_tamper_with_is_refused(tmp_path, make, words):
+    from grader import GraderError
+    from grader.uids import UidLease
+
+    make(tmp_path / "leases")
+    with pytest.raises(GraderError, match=words):
+        UidLease(tmp_path / "leases").take(busy=set())

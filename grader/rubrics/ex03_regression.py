@@ -4,6 +4,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from grader import data
 from grader.checks import Match, like, near, scaled_by
 from grader.probes import Call, StudentError
 from grader.rubric import Check, Exercise, case, randn
@@ -14,17 +15,10 @@ STATSMODELS = dict(rtol=1e-4, atol=1e-8)  # "to 1e-4 relative"; atol only guards
 
 # --- data ------------------------------------------------------------------------------------------
 
-def _dataset(name):
-    from statsmodels import datasets
-
-    data = getattr(datasets, name).load_pandas()
-    return torch.tensor(data.exog.to_numpy(np.float64)), torch.tensor(data.endog.to_numpy(np.float64))
-
-
 def ols_data(g, dataset=None, n=40, d=3):
     """statsmodels' stackloss data, or a seeded synthetic regression with features on unequal scales."""
     if dataset:
-        X, y = _dataset(dataset)
+        X, y = data.statsmodels_table(dataset)
         return {"X": X, "y": y}
     X = randn(g, n, d) * torch.linspace(1.0, 10.0, d, dtype=torch.float64) + 5.0
     y = X @ randn(g, d) + randn(g, scale=3.0) + randn(g, n)
@@ -34,7 +28,7 @@ def ols_data(g, dataset=None, n=40, d=3):
 def logit_data(g, dataset=None, n=300, d=3):
     """statsmodels' spector data, or seeded synthetic labels drawn from a logistic model."""
     if dataset:
-        X, y = _dataset(dataset)
+        X, y = data.statsmodels_table(dataset)
         return {"X": X, "y": y}
     X = randn(g, n, d)
     p = torch.sigmoid(X @ randn(g, d) + randn(g, scale=0.5))

@@ -3,8 +3,9 @@
 import torch
 from torch import nn
 
-from grader import data
-from grader.checks import MODE_HINTS, Holds, Match, Threshold, at_least, is_true, like, prediction
+from grader import data, fresh, rebuild
+from grader.checks import MODE_HINTS, Holds, Match, Require, at_least, is_true, like
+from grader.thresholds import Measure, Threshold, prediction
 from grader.probes import Numbers, Spy, StudentError, describe_figure, memo, outputs_named
 from grader.rubric import Check, Exercise, case
 
@@ -147,20 +148,72 @@ def trained_iris(trial):
                                                                     trial.inputs["epochs"]))
 
 
+MLP_LAYERS = [nn.Linear, nn.ReLU, nn.Dropout, nn.Linear, nn.ReLU, nn.Linear]
+
+
 def probe_fit_iris(trial):
+    """The trained MLP's layers as plain data (the grader rebuilds them and predicts), and its forward's logits."""
     model, losses = outputs_named(trained_iris(trial), ("model", "losses"), "fit_iris").values()
     if not isinstance(model, nn.Module):
         raise StudentError(f"fit_iris should return (model, losses); its model is a {type(model).__name__}")
     model.eval()
     with torch.no_grad():  # held-out features only: their labels stay with the grader
         logits = model(data.iris_split().X_test.to(trial.device))
-    return {"logits": logits, "losses": Numbers(list(losses), dtype=torch.float64)}
+    losses = [float(x) for x in losses]
+    return {"logits": logits, "is_mlp": isinstance(model, trial.target("MLP")),
+            **rebuild.report(getattr(model, "layers", None), "layers"),
+            "losses": Numbers(losses, dtype=torch.float64), "loss_fell": len(losses) >= 2 and losses[-1] < losses[0]}
+
+
+def rebuilt_logits(values, inputs):
+    """The logits of ``self.layers`` rebuilt here from its weights, for the held-out and the fresh flowers."""
+    layers = rebuild.chain(values, "layers")
+    return {"rebuilt/logits": rebuild.predict(layers, data.iris_split().X_test),
+            "rebuilt/fresh_logits": rebuild.predict(layers, fresh.iris().inputs)}
+
+
+def the_mlp_of_the_docstring(values, inputs):
+    found = rebuild.kinds(values, "layers")
+    if found != MLP_LAYERS:
+        return (f"self.layers should be {', '.join(k.__name__ for k in MLP_LAYERS)}; the trained model's are "
+                f"{', '.join(k.__name__ for k in found) or 'missing'}")
+    forward, layers = values.get("logits"), values["rebuilt/logits"]
+    if forward is None or forward.shape != layers.shape or not torch.allclose(forward.double(), layers.double(),
+                                                                              atol=1e-4, rtol=1e-4):
+        return "the model's forward(x) is not self.layers(x)"
+    return None
 
 
 def held_out_accuracy(values, inputs):
     labels = data.iris_split().y_test
-    logits = prediction(values, "logits", (len(labels), 3))
+    logits = prediction(values, "rebuilt/logits", (len(labels), 3))
     return float((logits.argmax(dim=1) == labels).double().mean())
+
+
+def fresh_accuracy(values, inputs):
+    labels = fresh.iris().needed_answers()
+    logits = prediction(values, "rebuilt/fresh_logits", (len(labels), 3))
+    return float((logits.argmax(dim=1) == labels).double().mean())
+
+
+def one_hot(labels):
+    return nn.functional.one_hot(labels, 3).double()
+
+
+def majority_class(inputs):
+    split = data.iris_split()
+    most = split.y_train.mode().values
+    return {"rebuilt/logits": one_hot(torch.full_like(split.y_test, most)),
+            "rebuilt/fresh_logits": one_hot(torch.full((fresh.N_FLOWERS,), int(most)))}
+
+
+def nearest_neighbour(inputs):
+    split = data.iris_split()
+
+    def label(X):
+        return split.y_train[torch.cdist(X.double(), split.X_train.double()).argmin(dim=1)]
+
+    return {"rebuilt/logits": one_hot(label(split.X_test)), "rebuilt/fresh_logits": one_hot(label(fresh.iris().inputs))}
 
 
 def probe_compare(trial):
@@ -242,11 +295,19 @@ EXERCISE.add(
               "forward applied a softmax: return the logits, nn.CrossEntropyLoss applies log-softmax itself",
               lambda i: {"logits": softmax_logits(i)})]),
           mlp_inputs, (case(5),)),
-    Check("fit_iris", "fit_iris", 3, "the trained MLP classifies the 50 held-out flowers (labels kept by the grader)",
+    Check("fit_iris", "fit_iris", 3, "the trained MLP classifies the 50 held-out flowers and 150 fresh ones (labels "
+          "kept by the grader)",
           probe_fit_iris,
           Threshold("held-out accuracy", held_out_accuracy, threshold=0.9, margin=0.04,
                     hint="check train_epoch and evaluate first; then the optimizer (Adam, lr=0.01) and the "
-                         "number of epochs"),
+                         "number of epochs",
+                    fresh=[Measure(f"accuracy on {fresh.N_FLOWERS} flowers drawn for this run", fresh_accuracy,
+                                   threshold=0.88, margin=0.05)],
+                    baselines={"majority class": majority_class, "1-nearest neighbour": nearest_neighbour},
+                    derive=rebuilt_logits,
+                    asked_model=[is_true("is_mlp", "fit_iris should return an MLP, the class of this exercise"),
+                                 Require(the_mlp_of_the_docstring),
+                                 is_true("loss_fell", "the training losses fit_iris returned did not fall")]),
           iris_inputs, (case(0),)),
     Check("compare_optimizers", "compare_optimizers", 2, "SGD and Adam loss curves from the same start",
           probe_compare, Match(rtol=1e-3, atol=1e-5, explain={

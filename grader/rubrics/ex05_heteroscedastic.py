@@ -5,13 +5,14 @@ import math
 import torch
 from torch import nn
 
-from grader import data
-from grader.checks import GradcheckConsistent, Holds, Match, Require, Threshold, at_least, is_true, like, prediction, scaled_by
+from grader import fresh, rebuild
+from grader.checks import GradcheckConsistent, Holds, Match, Require, at_least, is_true, like, scaled_by, shape_of
+from grader.thresholds import Threshold, prediction
 from grader.probes import Backward, Call, Numbers, SelfGradcheck, StudentError, describe_figure, memo, outputs_named
 from grader.rubric import Check, Exercise, case, randn
 
 EXERCISE = Exercise("ex05_heteroscedastic", "Heteroscedastic regression", time_limit=120)
-TRAIN_SEED, FRESH_SEED, N_TRAIN, N_FRESH = 0, 5, 1000, 2000
+N_FRESH = fresh.N_FRESH
 GRID = 200
 TWO_SIGMA = math.erf(2 / math.sqrt(2))  # 0.9545: the probability of |z| <= 2 for a standard normal
 
@@ -81,9 +82,9 @@ def probe_structure(trial):
 def shape_is(name, what):
     def test(values, inputs):
         n = inputs["x"].shape[0]
-        got = values.get(name)
-        shape = tuple(int(s) for s in got.tolist()) if got is not None else None
-        return None if shape == (n, 1) else f"{what} should have shape ({n}, 1); it has {shape}"
+        shape = shape_of(values.get(name))  # None unless the probe reported sizes
+        found = "no readable shape" if shape is None else shape
+        return None if shape == (n, 1) else f"{what} should have shape ({n}, 1); it has {found}"
     return Require(test)
 
 
@@ -93,8 +94,8 @@ def grid():
 
 def trained(trial):
     def fit():
-        x, y = data.heteroscedastic(N_TRAIN, TRAIN_SEED)
-        model = trial.target("fit_heteroscedastic")(x.to(trial.device), y.to(trial.device))
+        task = fresh.heteroscedastic()  # drawn for this run: its mean and noise functions are named nowhere
+        model = trial.target("fit_heteroscedastic")(task["x_train"].to(trial.device), task["y_train"].to(trial.device))
         if not isinstance(model, nn.Module):
             raise StudentError(f"fit_heteroscedastic should return the trained model; it returned a "
                                f"{type(model).__name__}")
@@ -103,19 +104,43 @@ def trained(trial):
 
 
 def probe_trained(trial):
+    """The trained network's body and heads as plain data (the grader rebuilds them and predicts), and its own
+    forward on a grid of x."""
     model = trained(trial)
-    fresh_x, _ = data.heteroscedastic(N_FRESH, FRESH_SEED)  # fresh inputs; their y stay with the grader
     model.eval()
     with torch.no_grad():
-        mu_grid, logvar_grid = two_outputs(model(grid().to(trial.device)), "the model")
-        mu_fresh, logvar_fresh = two_outputs(model(fresh_x.to(trial.device)), "the model")
-    return {"mu_grid": mu_grid, "logvar_grid": logvar_grid, "mu_fresh": mu_fresh, "logvar_fresh": logvar_fresh}
+        mu, logvar = two_outputs(model(grid().to(trial.device)), "the model")
+    return {"mu_grid": mu, "logvar_grid": logvar, "is_net": isinstance(model, trial.target("HeteroscedasticNet")),
+            **{k: v for name in ("body", "mu_head", "logvar_head")
+               for k, v in rebuild.report(getattr(model, name, None), name).items()}}
+
+
+def rebuilt_predictions(values, inputs):
+    """mu and logvar of ``mu_head(body(x))``, ``logvar_head(body(x))`` rebuilt here, on the grid and at fresh x."""
+    body, mu_head, logvar_head = (rebuild.chain(values, name) for name in ("body", "mu_head", "logvar_head"))
+    out = {}
+    for where, x in (("grid", grid()), ("fresh", fresh.heteroscedastic()["x_fresh"])):
+        h = rebuild.predict(body, x)
+        out[f"rebuilt/mu_{where}"], out[f"rebuilt/logvar_{where}"] = mu_head(h).detach(), logvar_head(h).detach()
+    return out
+
+
+def the_net_of_the_docstring(values, inputs):
+    for head in ("mu_head", "logvar_head"):
+        if rebuild.kinds(values, head) != [nn.Linear] or values[f"{head}/0/weight"].shape[0] != 1:
+            return f"self.{head} should be one nn.Linear(hidden, 1)"
+    for name in ("mu", "logvar"):
+        own, rebuilt = values.get(f"{name}_grid"), values[f"rebuilt/{name}_grid"]
+        if own is None or own.shape != rebuilt.shape or not torch.allclose(own.double(), rebuilt.double(),
+                                                                           atol=1e-4, rtol=1e-4):
+            return f"the model's forward(x) does not give {name}_head(body(x)) as its {name}"
+    return None
 
 
 def probe_plot(trial):
-    x, y = data.heteroscedastic(300, TRAIN_SEED)
-    model = trained(trial)
-    return describe_figure(trial.target("plot_band")(model, x.to(trial.device), y.to(trial.device)), "plot_band")
+    task = fresh.heteroscedastic()
+    x, y = task["x_train"][:300].to(trial.device), task["y_train"][:300].to(trial.device)
+    return describe_figure(trial.target("plot_band")(trained(trial), x, y), "plot_band")
 
 
 # --- measured here ------------------------------------------------------------------------------
@@ -126,8 +151,8 @@ def _ranks(t):
 
 def sigma_rank_correlation(values, inputs):
     """Spearman's rank correlation between the learned and the true sigma(x) on a grid of x."""
-    logvar = prediction(values, "logvar_grid", (GRID, 1))[:, 0]
-    truth = data.true_sigma(grid()[:, 0]).double()
+    logvar = prediction(values, "rebuilt/logvar_grid", (GRID, 1))[:, 0]
+    truth = fresh.task().sigma(grid()[:, 0]).double()
     learned = torch.exp(logvar / 2)
     if learned.max() - learned.min() <= 1e-6 * learned.abs().max():
         raise ValueError("the learned sigma(x) is the same for every x: is logvar computed from x?")
@@ -137,24 +162,50 @@ def sigma_rank_correlation(values, inputs):
 
 def coverage_error(values, inputs):
     """How far the share of fresh points inside mu +- 2 sigma is from 95.45%."""
-    _, y = data.heteroscedastic(N_FRESH, FRESH_SEED)
-    mu = prediction(values, "mu_fresh", (N_FRESH, 1))
-    sigma = torch.exp(prediction(values, "logvar_fresh", (N_FRESH, 1)) / 2)
+    y = fresh.heteroscedastic()["y_fresh"]
+    mu = prediction(values, "rebuilt/mu_fresh", (N_FRESH, 1))
+    sigma = torch.exp(prediction(values, "rebuilt/logvar_fresh", (N_FRESH, 1)) / 2)
     inside = ((y.double() - mu).abs() <= 2 * sigma).double().mean()
     return abs(float(inside) - TWO_SIGMA)
 
 
 def sigma_relative_error(values, inputs):
     """Root mean squared error of the learned sigma(x) relative to the true one's size, on a grid of x."""
-    learned = torch.exp(prediction(values, "logvar_grid", (GRID, 1))[:, 0] / 2)
-    truth = data.true_sigma(grid()[:, 0]).double()
+    learned = torch.exp(prediction(values, "rebuilt/logvar_grid", (GRID, 1))[:, 0] / 2)
+    truth = fresh.task().sigma(grid()[:, 0]).double()
     return float(((learned - truth) ** 2).mean().sqrt() / (truth ** 2).mean().sqrt())
 
 
 def mean_rmse(values, inputs):
     """Root mean squared error of the learned mean against the true mean on a grid of x."""
-    mu = prediction(values, "mu_grid", (GRID, 1))[:, 0]
-    return float(((mu - data.true_mean(grid()[:, 0]).double()) ** 2).mean().sqrt())
+    mu = prediction(values, "rebuilt/mu_grid", (GRID, 1))[:, 0]
+    return float(((mu - fresh.task().mean(grid()[:, 0]).double()) ** 2).mean().sqrt())
+
+
+def as_model(mean, sigma):
+    """A model that needs no training, as the outputs the probe reports: ``mean(x)``, ``sigma(x)``."""
+    def outputs(inputs):
+        x = {"grid": grid(), "fresh": fresh.heteroscedastic()["x_fresh"]}
+        return {**{f"rebuilt/mu_{k}": mean(v).double() for k, v in x.items()},
+                **{f"rebuilt/logvar_{k}": (2 * torch.log(sigma(v))).double() for k, v in x.items()}}
+    return outputs
+
+
+def constant(inputs):
+    y = fresh.heteroscedastic()["y_train"]
+    return as_model(lambda x: torch.full_like(x, float(y.mean())), lambda x: torch.full_like(x, float(y.std())))(inputs)
+
+
+BASELINES = {"the public task's mean and noise (grader.data.true_mean, true_sigma)": as_model(fresh.Task().mean,
+                                                                                             fresh.Task().sigma),
+             "the training data's mean and standard deviation": constant}
+ASKED = [is_true("is_net", "fit_heteroscedastic should return a HeteroscedasticNet, the class of this exercise"),
+         Require(the_net_of_the_docstring)]
+
+
+def trained_to(*args, **kwargs):
+    """A threshold on the trained network rebuilt here, against the no-training baselines, for the asked model only."""
+    return Threshold(*args, baselines=BASELINES, asked_model=ASKED, derive=rebuilt_predictions, **kwargs)
 
 
 # --- checks ----------------------------------------------------------------------------------------
@@ -177,23 +228,23 @@ EXERCISE.add(
           net_inputs, (case(4),)),
     Check("fit_heteroscedastic.sigma", "fit_heteroscedastic", 2,
           "the learned sigma(x) rises with the true sigma(x) (rank correlation on a grid of x)", probe_trained,
-          Threshold("rank correlation of learned and true sigma(x)", sigma_rank_correlation, threshold=0.9,
+          trained_to("rank correlation of learned and true sigma(x)", sigma_rank_correlation, threshold=0.9,
                     margin=0.05, hint="train on heteroscedastic_gaussian_nll so that logvar_head learns the noise"),
           None, (case(0),)),
     Check("fit_heteroscedastic.sigma_error", "fit_heteroscedastic", 2,
           "the learned sigma(x) is close to the true sigma(x) (relative RMSE on a grid of x)", probe_trained,
-          Threshold("relative RMSE of the learned sigma(x)", sigma_relative_error, threshold=0.2,
+          trained_to("relative RMSE of the learned sigma(x)", sigma_relative_error, threshold=0.2,
                     higher_is_better=False, margin=0.05,
                     hint="a constant or untrained logvar cannot follow noise that grows with x"),
           None, (case(0),)),
     Check("fit_heteroscedastic.coverage", "fit_heteroscedastic", 2,
           "about 95% of fresh points fall inside mu +- 2 sigma (their y stay with the grader)", probe_trained,
-          Threshold("distance of the +-2 sigma coverage from 95.45%", coverage_error, threshold=0.03,
+          trained_to("distance of the +-2 sigma coverage from 95.45%", coverage_error, threshold=0.03,
                     higher_is_better=False, margin=0.01,
                     hint="a band that is too wide or too narrow: is sigma = exp(logvar / 2)?"),
           None, (case(0),)),
     Check("fit_heteroscedastic.mean", "fit_heteroscedastic", 1, "the learned mean follows the true mean",
-          probe_trained, Threshold("RMSE of the learned mean against the true mean", mean_rmse, threshold=0.1,
+          probe_trained, trained_to("RMSE of the learned mean against the true mean", mean_rmse, threshold=0.1,
                                    higher_is_better=False, margin=0.03),
           None, (case(0),)),
     Check("plot_band", "plot_band", 1, "the data as points, the mean as a line, the +-2 sigma band, labelled axes",

@@ -3,8 +3,9 @@
 import torch
 from torch import nn
 
-from grader import data
-from grader.checks import MODE_HINTS, Holds, Match, Require, Threshold, at_least, like, prediction
+from grader import data, fresh, rebuild
+from grader.checks import MODE_HINTS, Holds, Match, Require, at_least, is_true, like
+from grader.thresholds import Measure, Threshold, prediction
 from grader.probes import Numbers, Spy, StudentError, describe_figure, memo
 from grader.rubric import Check, Exercise, case
 
@@ -99,29 +100,80 @@ def probe_predict(trial):
 
 
 def trained(trial):
+    """The student's CNN trained by the student's code, and what training did to it."""
     def fit():
         split = data.mnist_split()  # the probe keeps only what training needs, and the held-out images
         images, labels = split.X_train.to(trial.device), split.y_train.to(trial.device)
         model = student_cnn(trial)
-        trial.target("train_cnn")(model, trial.target("mnist_loader")(images, labels, 32, trial.seed),
-                                  trial.inputs["epochs"])
-        return model
+        before = [p.detach().clone() for p in model.parameters()]
+        losses = trial.target("train_cnn")(model, trial.target("mnist_loader")(images, labels, 32, trial.seed),
+                                           trial.inputs["epochs"])
+        moved = bool(before) and any(not torch.equal(b, p.detach()) for b, p in zip(before, model.parameters()))
+        losses = [float(x) for x in losses]
+        return model, moved, len(losses) >= 2 and losses[-1] < losses[0]
     return memo(trial, "train_cnn", fit)
 
 
 def probe_trained(trial):
-    model = trained(trial)
-    images = data.mnist_split().X_test.to(trial.device)  # held-out images; their labels stay with the grader
+    """The trained CNN's layers as plain data (the grader rebuilds them and predicts), and its forward's logits for
+    the held-out images (their labels stay with the grader)."""
+    model, moved, loss_fell = trained(trial)
+    images = data.mnist_split().X_test[:100].to(trial.device)
     model.eval()
     with torch.no_grad():
-        logits = torch.cat([model(images[k:k + 500]) for k in range(0, len(images), 500)])
-    return {"logits": logits}
+        logits = model(images)
+    return {"logits": logits, "moved": moved, "loss_fell": loss_fell,
+            **rebuild.report(getattr(model, "features", None), "features"),
+            **rebuild.report(getattr(model, "classifier", None), "classifier")}
+
+
+def rebuilt_logits(values, inputs):
+    """``classifier(features(x))`` rebuilt here from the weights, on the held-out digits and the moved ones."""
+    model = torch.nn.Sequential(rebuild.chain(values, "features"), rebuild.chain(values, "classifier"))
+    return {"rebuilt/logits": rebuild.predict(model, data.mnist_split().X_test),
+            "rebuilt/fresh_logits": rebuild.predict(model, fresh.mnist().inputs)}
+
+
+def the_cnn_of_the_docstring(values, inputs):
+    if nn.Conv2d not in rebuild.kinds(values, "features"):
+        return "self.features should hold nn.Conv2d layers (and nn.MaxPool2d), as the docstring describes"
+    own, rebuilt = values.get("logits"), values["rebuilt/logits"][:100]
+    if own is None or own.shape != rebuilt.shape or not torch.allclose(own.double(), rebuilt.double(), atol=1e-3,
+                                                                       rtol=1e-3):
+        return "the model's forward(x) is not self.classifier(self.features(x))"
+    return None
 
 
 def held_out_accuracy(values, inputs):
     labels = data.mnist_split().y_test
-    logits = prediction(values, "logits", (len(labels), 10))
+    logits = prediction(values, "rebuilt/logits", (len(labels), 10))
     return float((logits.argmax(dim=1) == labels).double().mean())
+
+
+def fresh_accuracy(values, inputs):
+    labels = fresh.mnist().needed_answers()
+    logits = prediction(values, "rebuilt/fresh_logits", (len(labels), 10))
+    return float((logits.argmax(dim=1) == labels).double().mean())
+
+
+def as_logits(classify):
+    """A classifier that needs no training, as the outputs the probe reports."""
+    def outputs(inputs):
+        return {name: nn.functional.one_hot(classify(images), 10).double()
+                for name, images in (("rebuilt/logits", data.mnist_split().X_test),
+                                     ("rebuilt/fresh_logits", fresh.mnist().inputs))}
+    return outputs
+
+
+def nearest_training_image(images):
+    split = data.mnist_split()
+    train = split.X_train.reshape(len(split.X_train), -1)
+    return split.y_train[torch.cat([torch.cdist(chunk.reshape(len(chunk), -1), train).argmin(dim=1)
+                                    for chunk in images.split(250)])]
+
+
+BASELINES = {"majority class": as_logits(lambda images: torch.full((len(images),), int(data.mnist_split().y_train.mode().values))),
+             "1-nearest neighbour on pixels": as_logits(nearest_training_image)}
 
 
 def probe_plot(trial):
@@ -169,10 +221,17 @@ EXERCISE.add(
     Check("predict", "predict", 2, "argmax of the logits in eval mode, under torch.no_grad()", probe_predict,
           Match(explain=MODE_HINTS), tiny_images, (case(3),)),
     Check("trained_accuracy", "train_cnn", 5,
-          "your CNN, trained by your code with a fixed seed, classifies the 1,000 held-out images", probe_trained,
+          "your CNN, trained by your code with a fixed seed, classifies the 1,000 held-out images, and the same "
+          "digits moved and speckled", probe_trained,
           Threshold("held-out accuracy", held_out_accuracy, threshold=0.95, margin=0.015,
                     hint="check train_cnn and predict first; then the architecture (two conv blocks of 5x5 "
-                         "kernels) and the learning rate"),
+                         "kernels) and the learning rate",
+                    fresh=[Measure("accuracy on the held-out digits moved and speckled for this run", fresh_accuracy,
+                                   threshold=0.93, margin=0.015)],
+                    baselines=BASELINES, baseline_margin=0.005, derive=rebuilt_logits,
+                    asked_model=[Require(the_cnn_of_the_docstring),
+                                 is_true("moved", "training did not change the CNN's parameters"),
+                                 is_true("loss_fell", "the training losses train_cnn returned did not fall")]),
           lambda g, epochs=10: {"epochs": epochs}, (case(0),)),
     Check("plot_predictions", "plot_predictions", 1, "a grid of images, each titled with its predicted digit",
           probe_plot, Holds(at_least("figure/images", 12, "images (ax.imshow)"),

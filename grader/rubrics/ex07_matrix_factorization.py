@@ -4,7 +4,8 @@ import torch
 from torch import nn
 
 from grader import data
-from grader.checks import Holds, Match, Mistake, Require, Threshold, like, prediction, scaled_by
+from grader.checks import Holds, Match, Mistake, Require, like, scaled_by
+from grader.thresholds import Threshold, prediction
 from grader.probes import Numbers, StudentError, memo
 from grader.rubric import Check, Exercise, case
 
@@ -82,12 +83,17 @@ def trained(trial):
 
 
 def probe_trained(trial):
+    """The trained model's tables (the grader predicts from them) and its forward on the held-out pairs."""
     model = trained(trial)
     split = data.movielens_split()
     model.eval()
     with torch.no_grad():  # held-out (user, movie) pairs; their ratings stay with the grader
         predictions = model(split.users_test.to(trial.device), split.items_test.to(trial.device))
-    return {"predictions": predictions}
+    tables = {name: getattr(model, name, None) for name in TABLES}
+    if not all(type(t) is nn.Embedding for t in tables.values()):
+        raise StudentError(f"the trained model must keep its tables as nn.Embedding: {', '.join(TABLES)}")
+    return {"predictions": predictions, "global_mean": float(getattr(model, "global_mean", float("nan"))),
+            **{name: t.weight for name, t in tables.items()}}
 
 
 def probe_recommendations(trial):
@@ -105,10 +111,64 @@ def probe_recommendations(trial):
 
 # --- measured here ------------------------------------------------------------------------------
 
+def from_tables(values, users, items):
+    """mu + b_u + b_i + p_u . q_i, computed here from the tables the trained model holds."""
+    n_factors = values["user_factors"].shape[1] if values.get("user_factors") is not None else 0
+    P = prediction(values, "user_factors", (data.N_USERS, n_factors))
+    Q = prediction(values, "item_factors", (data.N_ITEMS, n_factors))
+    bu, bi = prediction(values, "user_bias", (data.N_USERS, 1)), prediction(values, "item_bias", (data.N_ITEMS, 1))
+    mu = prediction(values, "global_mean", ())
+    return mu + bu[users, 0] + bi[items, 0] + (P[users] * Q[items]).sum(dim=1)
+
+
 def test_rmse(values, inputs):
-    truth = data.movielens_split().ratings_test.double()
-    predicted = prediction(values, "predictions", tuple(truth.shape)).clamp(1, 5)
-    return float(((predicted - truth) ** 2).mean().sqrt())
+    split = data.movielens_split()
+    predicted = from_tables(values, split.users_test, split.items_test).clamp(1, 5)
+    return float(((predicted - split.ratings_test.double()) ** 2).mean().sqrt())
+
+
+def forward_is_the_tables(values, inputs):
+    split = data.movielens_split()
+    forward = prediction(values, "predictions", tuple(split.ratings_test.shape))
+    if not torch.allclose(forward, from_tables(values, split.users_test, split.items_test), atol=1e-3, rtol=1e-4):
+        return ("the model's forward does not predict mu + b_u + b_i + p_u . q_i from its own tables; the grader "
+                "measures that formula on the tables")
+    return None
+
+
+def tables(mean=None, user_bias=None, item_bias=None, k=1):
+    """A model that needs no training, as the tables the probe reports."""
+    def outputs(inputs):
+        split = data.movielens_split()
+        mu = float(split.ratings_train.mean())
+        return {"global_mean": torch.tensor(mu if mean is None else mean(split), dtype=torch.float64),
+                "user_factors": torch.zeros(data.N_USERS, k), "item_factors": torch.zeros(data.N_ITEMS, k),
+                "user_bias": (user_bias(split, mu) if user_bias else torch.zeros(data.N_USERS)).reshape(-1, 1),
+                "item_bias": (item_bias(split, mu) if item_bias else torch.zeros(data.N_ITEMS)).reshape(-1, 1)}
+    return outputs
+
+
+def mean_by(ids, values, n, shrink=0.0):
+    total = torch.zeros(n, dtype=torch.float64).index_add_(0, ids, values.double())
+    count = torch.zeros(n, dtype=torch.float64).index_add_(0, ids, torch.ones(len(ids), dtype=torch.float64))
+    return (total / (count + shrink)).nan_to_num(0.0)  # an item nobody rated in training: no bias
+
+
+def item_means(split, mu):
+    return mean_by(split.items_train, split.ratings_train - mu, data.N_ITEMS)
+
+
+def item_then_user_biases(split, mu, shrink=5.0):
+    """Closed-form biases: the items' mean residuals, then the users' on what is left, both shrunk toward zero
+    (the best of these no-training baselines on this split)."""
+    items = mean_by(split.items_train, split.ratings_train - mu, data.N_ITEMS, shrink)
+    return mean_by(split.users_train, split.ratings_train - mu - items[split.items_train], data.N_USERS, shrink), items
+
+
+BASELINES = {"the global mean": tables(),
+             "the items' means": tables(item_bias=item_means),
+             "closed-form item and user biases": tables(user_bias=lambda s, mu: item_then_user_biases(s, mu)[0],
+                                                        item_bias=lambda s, mu: item_then_user_biases(s, mu)[1])}
 
 
 def never_rated(values, inputs):
@@ -202,10 +262,11 @@ EXERCISE.add(
                       same_set_other_order)]),
           mf_inputs, (case(3),)),
     Check("test_rmse", "train_mf", 5,
-          "the model trained by your train_mf predicts the 20,000 held-out ratings (clipped to 1..5)",
+          "the model trained by your train_mf predicts the 20,000 held-out ratings (clipped to 1..5) from its tables",
           probe_trained,
           Threshold("held-out RMSE", test_rmse, threshold=0.93, higher_is_better=False, margin=0.015,
-                    hint="check mf_loss and forward first; predicting the global mean for everyone gives 1.12"),
+                    hint="check mf_loss and forward first; predicting the global mean for everyone gives 1.12",
+                    baselines=BASELINES, baseline_margin=0.01, asked_model=[Require(forward_is_the_tables)]),
           None, (case(0),)),
     Check("recommendations", "recommend", 1,
           "for five users of the trained model: 10 distinct movies, none rated in training",

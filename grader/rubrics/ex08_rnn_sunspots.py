@@ -3,8 +3,9 @@
 import torch
 from torch import nn
 
-from grader import data
-from grader.checks import MODE_HINTS, Holds, Match, Mistake, Require, Threshold, at_least, is_true, like, prediction
+from grader import data, fresh, rebuild
+from grader.checks import MODE_HINTS, Holds, Match, Mistake, Require, at_least, is_true, like
+from grader.thresholds import Measure, Threshold, prediction
 from grader.probes import Numbers, Spy, StudentError, describe_figure, memo, outputs_named
 from grader.rubric import Check, Exercise, case, randn
 
@@ -79,38 +80,79 @@ def output_shape(values, inputs):
 
 
 def trained(trial):
-    """The student's standardisation, windows, model and training, on the training years only."""
+    """The student's standardisation, windows, model and training, on the training years only; and what the
+    training did to the model (whether its parameters moved, whether the loss fell)."""
     def fit():
         train = data.sunspots_split().train.to(trial.device)
         z, mean, std = trial.target("standardize")(train.float(), len(train))
         X, y = trial.target("make_windows")(z, trial.inputs["history"])
         model = trial.target("SunspotRNN")().to(trial.device)
-        trial.target("train_rnn")(model, X, y, trial.inputs["epochs"], seed=trial.seed)
-        return model, float(mean), float(std)
+        before = [p.detach().clone() for p in model.parameters()]
+        losses = trial.target("train_rnn")(model, X, y, trial.inputs["epochs"], seed=trial.seed)
+        moved = bool(before) and any(not torch.equal(b, p.detach()) for b, p in zip(before, model.parameters()))
+        losses = [float(x) for x in losses]
+        return model, float(mean), float(std), moved, len(losses) >= 2 and losses[-1] < losses[0]
     return memo(trial, "train_rnn", fit)
 
 
-def forecasts(trial):
-    """One step ahead for each held-out year, from the actual previous years (the grader makes the windows)."""
-    model, mean, std = trained(trial)
+def held_out_windows(history: int, mean: float, std: float) -> torch.Tensor:
+    """The standardised window before each held-out year, (62, history, 1): the actual previous years."""
     split = data.sunspots_split()
-    series = torch.cat([split.train, split.test]).float().to(trial.device)
-    h, n_test = trial.inputs["history"], len(split.test)
-    z = (series - mean) / std
-    windows = torch.stack([z[t - h:t] for t in range(len(z) - n_test, len(z))]).unsqueeze(-1)
+    z = (torch.cat([split.train, split.test]).float() - mean) / std
+    n_test = len(split.test)
+    return torch.stack([z[t - history:t] for t in range(len(z) - n_test, len(z))]).unsqueeze(-1)
+
+
+def forecasts(trial):
+    """The trained model's layers as plain data (the grader rebuilds them and forecasts), the standardisation, and
+    the model's own forecasts of the held-out years, each window on its own (no window sees its neighbours)."""
+    return memo(trial, "forecasts", lambda: _forecast(trial))
+
+
+def _forecast(trial):
+    model, mean, std, moved, loss_fell = trained(trial)
+    windows = held_out_windows(trial.inputs["history"], mean, std).to(trial.device)
     model.eval()
     with torch.no_grad():
-        return model(windows) * std + mean
+        own = torch.cat([model(w.unsqueeze(0)).reshape(-1) for w in windows])
+    return {"predictions": own * std + mean, "mean": mean, "std": std, "moved": moved, "loss_fell": loss_fell,
+            **rebuild.report_recurrent(getattr(model, "rnn", None), "rnn"),
+            **rebuild.report(getattr(model, "head", None), "head")}
 
 
-def probe_trained(trial):
-    return {"predictions": forecasts(trial)}
+def rebuilt_forecasts(values, inputs):
+    """Forecasts of ``head(rnn(window)[:, -1])`` rebuilt here from the weights, one window at a time, for the
+    held-out years and the simulated windows."""
+    rnn, head = rebuild.recurrent(values, "rnn"), rebuild.chain(values, "head")
+    mean, std = (float(prediction(values, name, ())) for name in ("mean", "std"))
+    if std <= 0:
+        raise ValueError("the standard deviation of the training years is not positive")
+    simulated = ((fresh.sunspots().inputs[:, -HISTORY:].float() - mean) / std).unsqueeze(-1)
+
+    def one_by_one(windows):
+        with torch.no_grad():
+            out = [rnn(w.unsqueeze(0) if rnn.batch_first else w.unsqueeze(1))[0] for w in windows]
+            last = torch.cat([o[:, -1] if rnn.batch_first else o[-1] for o in out])
+            return head(last).reshape(-1) * std + mean
+
+    return {"rebuilt/predictions": one_by_one(held_out_windows(HISTORY, mean, std)),
+            "rebuilt/fresh_predictions": one_by_one(simulated)}
+
+
+def the_model_of_the_docstring(values, inputs):
+    if rebuild.kinds(values, "head") != [nn.Linear]:
+        return "self.head should be one nn.Linear(hidden, 1)"
+    own, rebuilt = values.get("predictions"), values["rebuilt/predictions"]
+    if own is None or own.shape != rebuilt.shape or not torch.allclose(own.double(), rebuilt.double(), atol=1e-3,
+                                                                       rtol=1e-4):
+        return "the model's forward(X) is not self.head applied to self.rnn's output at the last time step"
+    return None
 
 
 def probe_plot(trial):
     split = data.sunspots_split()
     years, series = data.sunspots()
-    fig = trial.target("plot_forecast")(years, series, split.years_test, forecasts(trial).cpu())
+    fig = trial.target("plot_forecast")(years, series, split.years_test, forecasts(trial)["predictions"].cpu())
     return describe_figure(fig, "plot_forecast")
 
 
@@ -118,8 +160,38 @@ def probe_plot(trial):
 
 def test_rmse(values, inputs):
     truth = data.sunspots_split().test
-    predicted = prediction(values, "predictions", tuple(truth.shape))
+    predicted = prediction(values, "rebuilt/predictions", tuple(truth.shape))
     return float(((predicted - truth) ** 2).mean().sqrt())
+
+
+def fresh_skill(values, inputs):
+    """RMSE on the simulated windows, relative to persistence's (next year = this year) on the same windows."""
+    draw = fresh.sunspots()
+    truth = draw.needed_answers()
+    predicted = prediction(values, "rebuilt/fresh_predictions", tuple(truth.shape))
+    persistence = ((draw.inputs[:, -1] - truth) ** 2).mean().sqrt()
+    return float(((predicted - truth) ** 2).mean().sqrt() / persistence)
+
+
+def baseline(predict):
+    """A forecaster that needs no training, as the outputs the grader derives: ``predict(windows)`` from raw windows."""
+    def outputs(inputs):
+        split = data.sunspots_split()
+        series, h, n_test = torch.cat([split.train, split.test]), HISTORY, len(split.test)
+        held_out = torch.stack([series[t - h:t] for t in range(len(series) - n_test, len(series))])
+        return {"rebuilt/predictions": predict(held_out),
+                "rebuilt/fresh_predictions": predict(fresh.sunspots().inputs[:, -h:])}
+    return outputs
+
+
+def least_squares_ar(windows, order=16):
+    coef, _ = fresh.ar_fit(data.sunspots_split().train, order)
+    return coef[0] + windows[:, -order:].double().flip(1) @ coef[1:]
+
+
+BASELINES = {"persistence": baseline(lambda w: w[:, -1].double()),
+             "the training years' mean": baseline(lambda w: torch.full((len(w),), float(data.sunspots_split().train.mean()))),
+             "least-squares AR(16)": baseline(least_squares_ar)}
 
 
 # --- what wrong answers look like ------------------------------------------------------------------
@@ -187,11 +259,18 @@ EXERCISE.add(
                    lambda i: train_by_hand(i, zero_grad=False), outputs=["weight", "bias"])]),
           training_inputs, (case(4),)),
     Check("test_rmse", "train_rnn", 5,
-          "your model, trained by your code on the training years, forecasts the 62 held-out years one step ahead",
-          probe_trained,
+          "your model, trained by your code on the training years, forecasts the 62 held-out years one step ahead, "
+          "and simulated years",
+          forecasts,
           Threshold("held-out RMSE", test_rmse, threshold=25.0, higher_is_better=False, margin=3.0, digits=2,
                     hint="persistence (next year = this year) scores 33.3; check standardize, make_windows and "
-                         "train_rnn first"),
+                         "train_rnn first",
+                    fresh=[Measure(f"RMSE on {fresh.N_WINDOWS} simulated windows, relative to persistence's",
+                                   fresh_skill, threshold=1.1, higher_is_better=False, margin=0.1)],
+                    baselines=BASELINES, derive=rebuilt_forecasts,
+                    asked_model=[Require(the_model_of_the_docstring),
+                                 is_true("moved", "training did not change the model's parameters"),
+                                 is_true("loss_fell", "the training losses train_rnn returned did not fall")]),
           lambda g, epochs=80: {"history": HISTORY, "epochs": epochs}, (case(0),)),
     Check("plot_forecast", "plot_forecast", 1, "the series and the forecasts as labelled lines with a legend",
           probe_plot,

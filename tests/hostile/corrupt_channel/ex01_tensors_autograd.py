@@ -23,7 +23,7 @@ for _name in ("make_grid", "pairwise_sq_dists", "standardize", "flatten_images",
 
 
 try:
-    _channel = "--exercise" in sys.argv and stat.S_ISFIFO(os.fstat(3).st_mode)  # run by grader.worker
+    _channel = stat.S_ISFIFO(os.fstat(3).st_mode)  # run by grader.worker (warm or not: argv may be the zygote's)
 except OSError:
     _channel = False
 if _channel:
