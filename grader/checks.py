@@ -1,4 +1,4 @@
-"""Verdicts: comparing what student code produced with what was expected, and saying why it differs.
+"""Verdicts: the judges of a check (Match, GradcheckConsistent, Require, Holds) and a check's score from its cases.
 
 Everything here runs in the grading process (or in the student's own pytest run) on plain values;
 none of it calls student code. Value mismatches read like ``torch.testing.assert_close`` (which
@@ -11,244 +11,50 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import torch
 
+from .hints import (GENERIC, MODE_HINTS, Hint, Mistake, _close, agreed, case_hints,  # noqa: F401 (the rubrics'
+                    like, near, recognise, scaled_by)                                   # names for them)
+from .compare import (TOLERANCES, _dtype, _scalar, compare, count_of, shape_of,  # noqa: F401 (the rubrics'
+                      unchecked)                                                           # names for them)
 from .payload import FIGURE_PNG, Outcome, Value, plain
 from .rubric import Case, Check
 
 
 @dataclass
 class Verdict:
+    """A judge's verdict on one case. A judge that recognises mistakes also gives ``problem`` (the message
+    without a hint) and ``hints``, every hint whose model reproduces this case, for ``judge_check`` to
+    keep only those that reproduce every failing case."""
+
     passed: bool
     message: str = ""
-
-
-def _close(a: torch.Tensor, b: torch.Tensor, rtol: float = 1e-4, atol: float = 1e-6) -> bool:
-    try:
-        return a.shape == b.shape and bool(torch.allclose(a.double(), b.double(), rtol=rtol, atol=atol, equal_nan=True))
-    except Exception:  # a dtype or size torch cannot compare is simply not close
-        return False
-
-
-def unchecked(exc: BaseException) -> str:
-    """What a verdict says when the results could not be checked: the kind of problem, not a traceback."""
-    text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-    return f"the results could not be checked ({type(exc).__name__}{': ' + text if text else ''})"
-
-
-def shape_of(t: torch.Tensor | None) -> tuple[int, ...] | None:
-    """The shape a probe reported as a 1-D tensor of sizes; None unless every entry is a finite whole number >= 0."""
-    try:
-        if t is None or t.dim() != 1 or t.dtype == torch.bool or t.numel() > 64:
-            return None
-        sizes = t.double().tolist()
-        if not all(math.isfinite(s) and s >= 0 and s == int(s) for s in sizes):
-            return None
-        return tuple(int(s) for s in sizes)
-    except Exception:
-        return None
-
-
-def count_of(t: torch.Tensor | None) -> int | None:
-    """The count a probe reported as one number; None unless it is a single finite whole number."""
-    try:
-        if t is None or t.numel() != 1 or t.dtype == torch.bool:
-            return None
-        if not t.is_floating_point():
-            return int(t.reshape(()).item())
-        value = float(t.reshape(()).double().item())
-        return int(value) if math.isfinite(value) and value == int(value) else None
-    except Exception:
-        return None
-
-
-# --- recognising mistakes ----------------------------------------------------------------------
-
-
-@dataclass
-class Mistake:
-    """A recognisable wrong answer: ``test(actual, expected, inputs, output_name)`` says if this is it."""
-
-    text: str
-    test: Callable[[torch.Tensor, torch.Tensor, dict, str], bool]
-    outputs: Sequence[str] | None = None
-
-    def matches(self, name: str, actual: torch.Tensor, expected: torch.Tensor, inputs: dict) -> bool:
-        if self.outputs is not None and name not in self.outputs:
-            return False
-        try:
-            return bool(self.test(actual, expected, inputs, name))
-        except Exception:
-            return False
-
-
-def like(text: str, wrong: Callable[[dict], Any], outputs: Sequence[str] | None = None) -> Mistake:
-    """The student's output equals ``wrong(inputs)`` (a tensor, or a dict of outputs by name)."""
-
-    def test(actual, expected, inputs, name):
-        value = wrong(inputs)
-        value = torch.as_tensor(value[name] if isinstance(value, dict) else value).to(actual.device)
-        return _close(actual, value) and not _close(expected, value)
-
-    return Mistake(text, test, outputs)
-
-
-def scaled_by(factor: Callable[[dict], float], text: str, outputs: Sequence[str] | None = None) -> Mistake:
-    """The student's output is the expected one times ``factor(inputs)``."""
-    return Mistake(text, lambda a, e, i, n: _close(a, e * factor(i)) and not _close(e, e * factor(i)), outputs)
-
-
-def near(text: str, rtol: float, atol: float = 1e-8, outputs: Sequence[str] | None = None) -> Mistake:
-    """The student's output is within a looser tolerance of the expected one (e.g. not converged)."""
-    return Mistake(text, lambda a, e, i, n: _close(a, e, rtol=rtol, atol=atol), outputs)
-
-
-def _constant_factor(a: torch.Tensor, e: torch.Tensor) -> float | None:
-    try:
-        if a.shape != e.shape or not a.numel() or not torch.isfinite(a).all() or e.double().abs().max() == 0:
-            return None
-        c = float((a.double() * e.double()).sum() / (e.double() ** 2).sum())
-        return c if math.isfinite(c) and _close(a, e * c) and abs(c - 1) > 1e-3 else None
-    except Exception:
-        return None
-
-
-def _describe_factor(c: float) -> str:
-    for k, words in ((2, "twice"), (0.5, "half"), (-1, "minus"), (4, "four times"), (0.25, "a quarter of")):
-        if abs(c - k) < 1e-3 * abs(k):
-            if k == -1:
-                return "the sign is flipped: your result is minus the expected one"
-            return f"your result is {words} the expected one: a factor of 2 too many or too few?"
-    return f"your result is the expected one times {c:.4g}: a missing or extra constant factor (or a sum instead of a mean)?"
-
-
-GENERIC = [
-    Mistake("your result contains NaN or inf where the expected one is finite: an overflow (exp of a large "
-            "number?) or a division by zero", lambda a, e, i, n: not torch.isfinite(a).all() and bool(torch.isfinite(e).all())),
-    Mistake("your result is the transpose of the expected one",
-            lambda a, e, i, n: a.dim() >= 2 and _close(a, e.transpose(-1, -2)) and not _close(e, e.transpose(-1, -2))),
-    Mistake("the values are right but the shape is not: check reshape/squeeze/keepdim",
-            lambda a, e, i, n: a.shape != e.shape and a.numel() == e.numel() and _close(a.reshape(e.shape), e)),
-    Mistake("the values are right but the dtype is not: keep the dtype of the inputs",
-            lambda a, e, i, n: a.dtype != e.dtype and a.shape == e.shape and _close(a, e)),
-]
-
-
-MODE_HINTS = {  # for the flags ``probes.Spy.facts`` reports
-    "ran_in_training_mode": "call model.train() before training: the model may come from an evaluation, in "
-                            "evaluation mode, and dropout would stay off",
-    "ran_in_eval_mode": "the model ran in training mode, so dropout was on and the result is random: call "
-                        "model.eval() first",
-    "ran_without_autograd": "the model ran with autograd on, building a graph nobody uses: wrap the loop in "
-                            "`with torch.no_grad():`",
-}
-
-
-def recognise(name: str, actual: Value, expected: Value, inputs: dict, mistakes: Sequence[Mistake]) -> str:
-    """The hint for a wrong answer that looks like a known mistake; empty when none fits (or none can be told)."""
-    try:
-        a, e = actual.tensor, expected.tensor
-        if a is None or e is None:
-            return ""
-        for mistake in list(mistakes) + GENERIC:
-            if mistake.matches(name, a, e, inputs):
-                return mistake.text
-        if a.is_floating_point() and e.is_floating_point():
-            c = _constant_factor(a, e)
-            if c is not None:
-                return _describe_factor(c)
-    except Exception:  # a hint is a courtesy: it never turns a verdict into an error
-        pass
-    return ""
-
-
-# --- comparing values --------------------------------------------------------------------------
-
-
-def _scalar(t: torch.Tensor) -> str:
-    if t.numel() != 1:
-        return f"a tensor of shape {tuple(t.shape)}"
-    value = t.reshape(()).item()
-    return f"{value:.6g}" if t.is_floating_point() else str(value)
-
-
-def _worst(a: torch.Tensor, e: torch.Tensor) -> str:
-    """Where two tensors of one shape differ most; empty when that cannot be told."""
-    try:
-        diff = (a.double() - e.double()).abs()
-        diff = torch.where(torch.isnan(diff), torch.full_like(diff, float("inf")), diff)
-        idx = tuple(int(i) for i in torch.unravel_index(diff.argmax(), diff.shape))
-        return f"At index {idx}: got {_scalar(a[idx])}, expected {_scalar(e[idx])}."
-    except Exception:
-        return ""
-
-
-def _device_type(name: str) -> str | None:
-    try:
-        return torch.device(name).type
-    except Exception:
-        return None
-
-
-def compare(name: str, actual: Value | None, expected: Value, device: torch.device | None,
-            rtol: float | None = None, atol: float | None = None) -> str:
-    """Why ``actual`` is not ``expected`` (empty when it is), in assert_close's words.
-
-    A tensor must be on ``device`` (the device of the inputs) unless ``device`` is None.
-    """
-    if actual is None:
-        return f"`{name}` was not produced"
-    if actual.kind != expected.kind:
-        return f"`{name}` is {actual.describe()}, expected {expected.describe()}"
-    if expected.tensor is None:
-        return ""
-    if actual.tensor is None:
-        return f"`{name}` is {actual.describe()}, which cannot be compared"
-    if device is not None and actual.kind == "Tensor" and actual.device \
-            and _device_type(actual.device) != device.type:
-        return (f"`{name}` is on {actual.device} but the inputs were on {device}: create new tensors on "
-                "the inputs' device (e.g. torch.zeros_like(x) or device=x.device)")
-    a, e = actual.tensor, expected.tensor
-    try:
-        if a.dim() == 0 and e.dim() == 0 and a.dtype == e.dtype:
-            try:
-                torch.testing.assert_close(a, e, rtol=rtol, atol=atol, equal_nan=False)
-                return ""
-            except AssertionError:
-                return f"`{name}` is {_scalar(a)}, expected {_scalar(e)}"
-        try:
-            torch.testing.assert_close(a, e, rtol=rtol, atol=atol, check_device=False)
-            return ""
-        except AssertionError as exc:
-            text = str(exc).strip()
-    except Exception as exc:  # a value torch cannot compare is not the expected one
-        return f"`{name}` is {actual.describe()}, expected {expected.describe()}: {unchecked(exc)}"
-    worst = _worst(a, e) if a.shape == e.shape and a.dtype == e.dtype and a.numel() else ""
-    return f"`{name}`: {text}" + (f"\n{worst}" if worst else "")
-
-
-# --- judges ------------------------------------------------------------------------------------
+    problem: str = ""
+    hints: tuple[Hint, ...] | None = None
 
 
 class Match:
     """Every output equals the expected one, within tolerances.
 
     The expected values are the reference's at the same inputs, or ``oracle(inputs)`` when one is
-    given (e.g. statsmodels' estimates). ``mistakes`` are tried, in order, before the generic ones;
-    ``explain`` gives the hint for an output that is wrong whatever its value (a flag such as
-    "the model was in training mode"). Tensors must be on the inputs' device unless
+    given (e.g. statsmodels' estimates). ``mistakes`` are tried, in order, before the generic ones
+    and the meaningful factors (``grader.hints``): a hint is given only when its model reproduces
+    the wrong outputs. ``explain`` gives the hint for an output that is wrong whatever its value (a
+    flag such as "the model was in training mode"); ``names`` how the verdict names an output (e.g.
+    "`model[1].weight` after two epochs"). Tensors must be on the inputs' device unless
     ``check_device`` is false.
     """
 
     def __init__(self, rtol: float | None = None, atol: float | None = None,
                  mistakes: Sequence[Mistake] = (), oracle: Callable[[dict], dict] | None = None,
-                 check_device: bool = True, explain: Mapping[str, str] | None = None):
+                 check_device: bool = True, explain: Mapping[str, str] | None = None,
+                 names: Mapping[str, str] | None = None):
         if (rtol is None) != (atol is None):
             raise ValueError("give both rtol and atol, or neither")
         self.rtol, self.atol, self.mistakes, self.oracle = rtol, atol, tuple(mistakes), oracle
-        self.check_device, self.explain = check_device, dict(explain or {})
+        self.check_device, self.explain, self.names = check_device, dict(explain or {}), dict(names or {})
 
     @property
     def needs_reference(self) -> bool:
@@ -258,14 +64,38 @@ class Match:
         return None if self.oracle is None else {k: plain(v) for k, v in self.oracle(inputs).items()}
 
     def verdict(self, actual: Outcome, expected: dict[str, Value], inputs: dict, device: torch.device) -> Verdict:
+        problems, valued, others = {}, {}, {}
         for name, want in expected.items():
             got = actual.values.get(name)
-            problem = compare(name, got, want, device if self.check_device else None, self.rtol, self.atol)
-            if problem:
-                hint = self.explain.get(name) or (recognise(name, got, want, inputs, self.mistakes)
-                                                  if got is not None else "")
-                return Verdict(False, problem + (f"\nHint: {hint}" if hint else ""))
-        return Verdict(True)
+            text = compare(name, got, want, device if self.check_device else None, self.rtol, self.atol,
+                           self.names.get(name))
+            if text:
+                problems[name] = text
+                pair = (got if got is not None else Value("nothing"), want)
+                (valued if _values_differ(*pair, self.rtol, self.atol) else others)[name] = pair
+        if not problems:
+            return Verdict(True)
+        order = [*valued, *others]  # wrong values first: the problem the message leads with, and the hints explain
+        problem = problems[order[0]]
+        if len(order) > 1:
+            problem += "\nAlso wrong: " + ", ".join(self.names.get(n) or f"`{n}`" for n in order[1:]) + "."
+        hints = case_hints(valued or others, inputs, self.mistakes, self.explain)
+        return Verdict(False, problem + (f"\nHint: {hints[0].text}" if hints else ""), problem, hints)
+
+
+def _values_differ(actual: Value, expected: Value, rtol: float | None, atol: float | None) -> bool:
+    """Whether the values themselves are wrong (not only the type, dtype, device or graph around right values)."""
+    a, e = actual.tensor, expected.tensor
+    if a is None or e is None:
+        return a is not None or e is not None or getattr(actual, "shape", None) != getattr(expected, "shape", None)
+    try:
+        if a.shape != e.shape:
+            return True
+        if rtol is None or atol is None:
+            rtol, atol = TOLERANCES.get(e.dtype, (0.0, 0.0))
+        return not bool(torch.allclose(a.double(), e.double(), rtol=rtol, atol=atol, equal_nan=True))
+    except Exception:  # values torch cannot compare are not the expected ones
+        return True
 
 
 class GradcheckConsistent:
@@ -419,16 +249,25 @@ class CheckResult:
 
 
 def describe_inputs(inputs: dict, case: Case) -> str:
+    """The inputs a case called the code with: names, dtypes and shapes (values of single numbers), and the seed."""
     parts = []
     for name, v in inputs.items():
         if isinstance(v, torch.Tensor):
-            if v.numel() == 1 and v.dim() == 0:
-                parts.append(f"{name}={_scalar(v)}")
+            if v.numel() == 1 and v.dim() == 0 and not v.is_meta:
+                parts.append(f"{name}={_scalar(v)} ({_dtype(v)})")
             else:
-                parts.append(f"{name}: {str(v.dtype).replace('torch.', '')}{list(v.shape)}")
+                parts.append(f"{name}: {_dtype(v)}{list(v.shape)}" + (" on meta" if v.is_meta else ""))
         elif isinstance(v, (int, float, str, bool)):
             parts.append(f"{name}={v!r}")
+        elif isinstance(v, (tuple, list)) and len(v) <= 8 and all(isinstance(x, (int, float)) for x in v):
+            parts.append(f"{name}={v!r}")
     return f"{', '.join(parts)} (seed {case.seed})" if parts else f"seed {case.seed}"
+
+
+def called_with(inputs: dict, case: Case) -> str:
+    """The line that introduces a case's failure: what it was called with."""
+    described = describe_inputs(inputs, case)
+    return f"with inputs {described}:" if described != f"seed {case.seed}" else f"with seed {case.seed}:"
 
 
 def _judge_case(check: Check, outcome: Outcome, want: dict | None, inputs: dict, device: torch.device,
@@ -438,9 +277,31 @@ def _judge_case(check: Check, outcome: Outcome, want: dict | None, inputs: dict,
         verdict = check.judge.verdict(outcome, want, inputs, device)
         if verdict.passed and anchor is not None:
             verdict = check.judge.anchored(outcome, anchor, inputs)
-        return Verdict(bool(verdict.passed), str(verdict.message))
+        hints = getattr(verdict, "hints", None)
+        hints = tuple(h for h in hints if isinstance(h, Hint)) if isinstance(hints, tuple) else None
+        return Verdict(bool(verdict.passed), str(verdict.message), str(getattr(verdict, "problem", "") or ""), hints)
     except Exception as exc:
         return Verdict(False, unchecked(exc))
+
+
+@dataclass
+class _Failure:
+    """One failing case: what it was called with, what is wrong, and the hints that reproduce it (None: the
+    judge gives no hint models, and its message stands as it is)."""
+
+    called: str
+    text: str
+    hints: tuple[Hint, ...] | None = None
+
+
+def _first_failure(failures: list[_Failure]) -> str:
+    """The first failure's message, with the one hint (if any) that reproduces every failing case."""
+    first = failures[0]
+    text = first.text
+    if first.hints is not None:
+        hint = agreed([f.hints or () for f in failures])
+        text += f"\nHint: {hint.text}" if hint else ""
+    return f"{first.called}\n{text}"
 
 
 def judge_check(exercise: str, check: Check, outcomes: Sequence[Outcome],
@@ -448,36 +309,46 @@ def judge_check(exercise: str, check: Check, outcomes: Sequence[Outcome],
                 anchors: Sequence[dict] | None = None) -> CheckResult:
     """Score one check from the outcomes of its cases: full points when every case passes.
 
-    ``anchors``, for a self-consistency check in the class grader, are the reference's values
-    per case: the outcome must also agree with them (``GradcheckConsistent.anchored``).
+    A failure shows the inputs its first failing case was called with, and a hint only when the hint's
+    model reproduces every failing case. ``anchors``, for a self-consistency check in the class grader,
+    are the reference's values per case: the outcome must also agree with them
+    (``GradcheckConsistent.anchored``). What a run noted beside a result that ran (``Outcome.message``
+    of an ``ok`` case: a global setting it put back) ends the message.
     """
     device = torch.device(device)
     if len(outcomes) != len(check.cases) or len(expected) != len(check.cases):
         return CheckResult(exercise, check.id, check.target, check.description, check.points, check.hidden, "error",
                            f"the results cover {len(outcomes)} case(s), not the {len(check.cases)} this check runs")
-    status, failures, details = "passed", [], []
+    status, failures, details, notes = "passed", [], [], []
     for index, (case, outcome, want) in enumerate(zip(check.cases, outcomes, expected)):
         if outcome.status == "not_implemented":
-            status, failures = "not_implemented", [str(outcome.message)]
+            status, failures = "not_implemented", [_Failure("", str(outcome.message))]
             break
         inputs = check.make_inputs(case, device)
         if outcome.status == "ok":
+            if outcome.message and str(outcome.message) not in notes:
+                notes.append(str(outcome.message))
             if anchors is not None and index >= len(anchors):
                 verdict = Verdict(False, "the reference's values for this case are missing")
             else:
-                verdict = _judge_case(check, outcome, want, inputs, device, None if anchors is None else anchors[index])
+                verdict = _judge_case(check, outcome, want, inputs, case.on(device),
+                                      None if anchors is None else anchors[index])
             if verdict.passed:
                 details.append(verdict.message)
                 continue
-            status, text = "failed", verdict.message
+            status = "failed"
+            text = verdict.problem if verdict.hints is not None and verdict.problem else verdict.message
+            failures.append(_Failure(called_with(inputs, case), text, verdict.hints if verdict.problem else None))
         else:
-            status, text = "error", str(outcome.message)
-        if len(check.cases) > 1:
-            text = f"with inputs {describe_inputs(inputs, case)}:\n{text}"
-        failures.append(text)
-    message = failures[0] if failures else "; ".join(d for d in details if d)
+            status = "error"
+            failures.append(_Failure(called_with(inputs, case), str(outcome.message), ()))
+    if status == "not_implemented":
+        message = failures[0].text
+    else:
+        message = _first_failure(failures) if failures else "; ".join(d for d in details if d)
     if len(failures) > 1:
         message = f"{len(failures)} of {len(check.cases)} cases fail; the first {message}"
+    message = "\n".join(m for m in (message, *notes) if m)
     return CheckResult(exercise, check.id, check.target, check.description, check.points, check.hidden,
                        status, message, sum(o.seconds for o in outcomes), figure_of(outcomes))
 

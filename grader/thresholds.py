@@ -76,6 +76,28 @@ class Measure:
         return f"{text} {op} {self.threshold:.{self.digits}f} required (short by {abs(self.margin_of(value)):.{self.digits}f})"
 
 
+def _trained(name: str) -> bool:
+    """A reported tensor that training produced: a rebuilt layer's weights (``layers/0/weight``), or the losses."""
+    return name == "losses" or ("/" in name and not name.startswith(("rebuilt/", "figure/"))
+                                and name.rsplit("/", 1)[-1] not in ("settings", "kinds", "kind"))
+
+
+def _not_finite(values: Mapping[str, Value]) -> str:
+    """What says that the trained weights or the losses hold NaN or inf; empty when none does."""
+    names = []
+    for name, value in values.items():
+        t = value.tensor
+        try:
+            if _trained(name) and t is not None and t.is_floating_point() and not torch.isfinite(t).all():
+                names.append(f"`{name}`")
+        except Exception:  # a value that cannot be read is judged by the requirements, not here
+            continue
+    if not names:
+        return ""
+    shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+    return f"the trained model's {shown} hold{'s' if len(names) == 1 else ''} NaN or inf values: the training diverged"
+
+
 Baseline = Callable[[dict], dict]  # inputs -> the outputs (derived ones included) a no-learning strategy gives
 NOT_ASKED = "this is not the model the exercise asks for, so its predictions were not measured"
 
@@ -132,6 +154,10 @@ class Threshold:
         return {m.metric: m.score(tensors, inputs) for m in self.measures}
 
     def verdict(self, actual: Outcome, expected: None, inputs: dict, device: torch.device) -> Verdict:
+        diverged = _not_finite(actual.values)
+        if diverged:  # a training that blew up: not a model of another kind
+            hint = f"\nHint: {self.hint}" if self.hint else ""
+            return Verdict(False, f"{diverged}, so nothing was measured{hint}")
         try:
             tensors = self.derived(actual.values, inputs)
         except Exception as exc:  # weights that make no model of the asked kind

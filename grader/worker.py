@@ -11,7 +11,9 @@ grader's code in the process (``grader/guard.py``). After the import and after e
 compares the process with the snapshot and puts back what student code changed; from the first
 change on, no check runs: each sends an error saying so, and ``done`` carries the list of changes
 (``{"changed": [...]}``; an empty body when nothing changed), which the grader turns into a
-``tamper`` verdict.
+``tamper`` verdict. Torch's global settings (grad mode, default dtype...) are put back after the
+import and after each check; what a check's function left behind is noted on that check's outcomes
+(``grader/torchstate.py``).
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     from dataclasses import replace
     from types import FunctionType
 
-    from grader import guard, rubric
+    from grader import guard, rubric, torchstate
     from grader.course import import_file
     from grader.payload import Outcome, encode_outcomes
     from grader.probes import describe_import_error, run_check
@@ -67,7 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     exercise = rubric.load(args.exercise)
     checks = tuple(replace(check) for check in exercise.selected(hidden=args.hidden))
     device, path, exercise_name, write, describe = args.device, args.file, args.exercise, send, describe_changes
-    tools = (run_check, describe_import_error, encode_outcomes, Outcome, import_file, write, describe)
+    settings, put_back, note, noted = torchstate.take, torchstate.restore, torchstate.note, torchstate.noted
+    tools = (run_check, describe_import_error, encode_outcomes, Outcome, import_file, write, describe,
+             settings, put_back, note, noted)
     rubric_module = f"{rubric.RUBRIC_PACKAGE}.{exercise.name}"
     snapshot = guard.take({"grader.worker": globals(), rubric_module: vars(sys.modules[rubric_module]),
                            "the worker's tools": tools, "the worker's checks": checks,
@@ -76,21 +80,30 @@ def main(argv: list[str] | None = None) -> int:
 
     sys.path.append(str(path.parent))
     write("importing")
+    initial = settings()
     try:
         module = import_file(path, exercise_name)
     except BaseException as exc:  # a student file may raise anything while importing
         write("import_error", json.dumps({"message": describe_import_error(exc, path)}).encode())
         return 0
     changed = fresh(code, {}, "changes", defaults)(snapshot)
+    if not changed:
+        put_back(initial)  # torch's global settings (grad mode, default dtype...) as the checks expect them
     for index, check in enumerate(checks):
         write("start", index=index)
         if not changed:
+            before, outcomes = settings(), None
             try:
-                body = encode_outcomes(run_check(check, module, device))
-            except BaseException:  # an exception that cannot be described, a return value that cannot be read
+                outcomes = run_check(check, module, device)
+            except BaseException:  # an exception that cannot be described
+                pass
+            changed = fresh(code, {}, "changes", defaults)(snapshot)
+            try:  # the settings this check's function left behind are put back, and told on its own check
+                left = "" if changed else note(f"`{check.target}`", put_back(before))
+                body = encode_outcomes(noted(outcomes, left))
+            except BaseException:  # a return value that cannot be read
                 body = encode_outcomes([Outcome("error", message="the grader could not read what your code returned "
                                                 "or raised here") for _ in check.cases])
-            changed = fresh(code, {}, "changes", defaults)(snapshot)
         if changed:
             message = CHANGED.format(what=describe(changed))
             body = encode_outcomes([Outcome("error", message=message) for _ in check.cases])
