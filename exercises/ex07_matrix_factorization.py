@@ -65,7 +65,8 @@ def mf_loss(model: MatrixFactorization, users: torch.Tensor, items: torch.Tensor
 
 def train_mf(users: torch.Tensor, items: torch.Tensor, ratings: torch.Tensor, k: int = 128, epochs: int = 15,
              lr: float = 0.01, lam: float = 0.11, batch_size: int = 4096) -> MatrixFactorization:
-    """Fit ``MatrixFactorization(N_USERS, N_ITEMS, k, global_mean=ratings.mean())`` by Adam on ``mf_loss``.
+    """Fit ``MatrixFactorization(N_USERS, N_ITEMS, k, global_mean=ratings.mean().item())`` (a float) by Adam on
+    ``mf_loss``.
 
     Each epoch, shuffle the ratings (``torch.randperm``), and for each slice of ``batch_size``
     ratings: zero the gradients, ``loss = mf_loss(model, ..., lam)``, backward, step. The model
@@ -81,13 +82,15 @@ def train_mf(users: torch.Tensor, items: torch.Tensor, ratings: torch.Tensor, k:
 def recommend(model: MatrixFactorization, user: int, rated_items: torch.Tensor, k: int = 10) -> torch.Tensor:
     """The ``k`` movies with the highest predicted rating for ``user``, best first, never one in ``rated_items``.
 
-    Predict every movie for the user (under ``torch.no_grad()``), exclude the movies the user has
-    already rated (set their score to ``-inf``), and take ``torch.topk``.
+    The movies are the rows of the model's own item table: ids 0 to
+    ``model.item_factors.num_embeddings - 1`` (whatever ``n_items`` the model was built with, not
+    necessarily ``N_ITEMS``). Predict each of them for the user (under ``torch.no_grad()``), exclude
+    the movies the user has already rated (set their score to ``-inf``), and take ``torch.topk``.
 
     Args:
         rated_items: int64 (m,), the movies the user rated in training.
     Returns:
-        int64 (k,) movie ids, on the model's device.
+        int64 (k,) movie ids (rows of the item table), on the model's device.
     """
     # YOUR CODE HERE
     raise NotImplementedError("ex07.recommend")

@@ -364,6 +364,45 @@ def movielens_split(test_fraction: float = 0.2, path: str | Path | None = None, 
 # --- the data pack: what a sandboxed child may see ------------------------------------------------
 
 HELD_OUT = {"iris": "y_test", "mnist": "y_test", "movielens": "ratings_test"}
+HELD_OUT_WORDS = {"iris": "labels", "mnist": "labels", "movielens": "ratings"}
+
+
+class Withheld:
+    """A held-out answer in a sandboxed child (``iris_split().y_test``, ``mnist_split().y_test``,
+    ``movielens_split().ratings_test``): the grader keeps it, and any use of it raises ``DataUnavailable``
+    saying so, the same for every data set (printing it is fine)."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def _refuse(self, *args, **kwargs):
+        field = HELD_OUT[self._name]
+        raise DataUnavailable(
+            f"{self._name}_split().{field}: while grading, the held-out {HELD_OUT_WORDS[self._name]} stay with the "
+            f"grader (your code gets the training data and the held-out inputs only); train and validate on the "
+            f"training split")
+
+    def __getattr__(self, name: str):
+        if name.startswith("__") or name == "_name":  # copy, pickle, NumPy and torch probing for a protocol
+            raise AttributeError(name)
+        self._refuse()
+
+    def __repr__(self) -> str:
+        return f"<{self._name}_split().{HELD_OUT[self._name]}: withheld while grading>"
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):  # a torch function or operator given one
+        withheld = [a for a in (*args, *(kwargs or {}).values()) if isinstance(a, Withheld)]
+        if withheld:
+            withheld[0]._refuse()
+        raise DataUnavailable(f"{getattr(func, '__name__', func)}: while grading, the held-out answers stay with "
+                              "the grader; train and validate on the training split")
+
+    __len__ = __iter__ = __getitem__ = __contains__ = __bool__ = __array__ = __index__ = __int__ = __float__ = _refuse
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __neg__ = __abs__ = _refuse
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = _refuse
+    __pow__ = __rpow__ = __matmul__ = __rmatmul__ = _refuse
+    __hash__ = object.__hash__
 
 
 def packed() -> bool:
@@ -391,7 +430,8 @@ def _packed_split(name: str, default_arguments: bool):
     if not tensors:
         raise DataUnavailable(f"the {name} data were not available to the grader")
     kind = RatingsSplit if name == "movielens" else Split
-    return kind(**{f: tensors.get(f) for f in kind.__dataclass_fields__})
+    return kind(**{f: tensors[f] if f in tensors else Withheld(name) if f == HELD_OUT[name] else None
+                   for f in kind.__dataclass_fields__})
 
 
 def write_pack(path: Path) -> list[str]:

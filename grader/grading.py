@@ -235,15 +235,26 @@ def digest(course: Course, exercises: list[Exercise]) -> str:
 
 
 class Progress:
-    """A bar with counts and ETA on a terminal (tqdm); one plain line per student in a log."""
+    """A bar with counts and ETA on a terminal (tqdm); one plain line per student in a log, or on a terminal too
+    narrow for a bar (``MIN_BAR_COLUMNS``), such as one that reports a size of 0x0 (some CI runners and ssh
+    sessions), where the bar would print nothing."""
+
+    MIN_BAR_COLUMNS = 40
 
     def __init__(self, total: int):
         self.total, self.done = total, 0
         self.bar = None
-        if total and sys.stderr.isatty():
+        if total and self._bar_fits(sys.stderr):
             from tqdm import tqdm
 
             self.bar = tqdm(total=total, unit="student", file=sys.stderr, dynamic_ncols=True)
+
+    @classmethod
+    def _bar_fits(cls, stream) -> bool:
+        try:
+            return stream.isatty() and os.get_terminal_size(stream.fileno()).columns >= cls.MIN_BAR_COLUMNS
+        except (OSError, ValueError, AttributeError):  # no file descriptor, or not a terminal after all
+            return False
 
     def update(self, result: StudentResult) -> None:
         self.done += 1

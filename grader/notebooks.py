@@ -20,6 +20,7 @@ from pathlib import Path
 
 from . import GraderError, rubric
 from .course import Course
+from .release import claim_folder
 from .reports import atomic_write
 
 CONFIG = """c = get_config()  # noqa: F821 (nbgrader provides it)
@@ -32,6 +33,7 @@ c.ExecutePreprocessor.timeout = 600
 KERNEL = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
           "language_info": {"name": "python"}}
 ROOT_ENV = "COURSE_PACK_ROOT"  # where check() finds the course when the notebook runs elsewhere
+COURSE_MARK = ".nbgrader-release"  # left in the course folder: `--force` may rewrite a folder holding it
 
 
 def _cell(kind: str, source: str, nbgrader: dict | None = None) -> dict:
@@ -95,13 +97,20 @@ def notebook(course: Course, exercise: str) -> dict:
     return {"nbformat": 4, "nbformat_minor": 5, "metadata": KERNEL, "cells": cells}
 
 
-def write_course(course: Course, dest: Path, only: str | None = None) -> list[Path]:
-    """Write ``nbgrader_config.py`` and ``source/<exercise>/<exercise>.ipynb`` into ``dest``."""
+def write_course(course: Course, dest: Path, only: str | None = None, force: bool = False) -> list[Path]:
+    """Write ``nbgrader_config.py`` and ``source/<exercise>/<exercise>.ipynb`` into ``dest``.
+
+    A non-empty ``dest`` needs ``force`` and an earlier course written here (``COURSE_MARK``); then only these
+    files are rewritten: nbgrader's own folders and its gradebook stay as they are.
+    """
     try:
         exercises = [e.name for e in rubric.select(only)]
     except KeyError as exc:
         raise GraderError(f"--only {only}: {exc.args[0]}") from None
     dest = dest.resolve()
+    claim_folder(dest, force, COURSE_MARK, "nbgrader course", "rewrite")
+    atomic_write(dest / COURSE_MARK, "written by `grader release --nbgrader`: --force rewrites nbgrader_config.py "
+                                     "and source/ here\n")
     written = [dest / "nbgrader_config.py"]
     atomic_write(written[0], CONFIG.format(root=str(dest)))
     for name in exercises:

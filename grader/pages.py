@@ -7,7 +7,7 @@ import statistics
 from collections import Counter
 
 from .escaping import href, html_text, multiline, terminal
-from .reports import STATUS_WORDS, StudentResult, fmt
+from .reports import MISSING, STATUS_WORDS, StudentResult, fmt
 
 STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 70em; padding: 0 1em; color: #222; }
@@ -49,13 +49,17 @@ def feedback_html(result: StudentResult) -> str:
             f"<p><strong>Score: {fmt(result.points)} / {fmt(result.max_points)}</strong></p>",
             "<table><tr><th>exercise</th><th>points</th><th>status</th></tr>"]
     for ex in result.exercises:
-        note = "" if ex.status == "graded" else _line(ex.message.splitlines()[0] if ex.message else ex.status)
+        note = ("" if ex.status == "graded" else MISSING if ex.status == "missing"
+                else _line(ex.message.splitlines()[0] if ex.message else ex.status))
         body.append(f"<tr><td>{html_text(ex.exercise)}</td><td class=\"num\">{fmt(ex.points)} / "
                     f"{fmt(ex.max_points)}</td><td>{note}</td></tr>")
     body.append("</table>")
     for ex in result.exercises:
         body.append(f"<h2>{html_text(ex.exercise)}: {html_text(ex.title)} "
                     f"({fmt(ex.points)} / {fmt(ex.max_points)})</h2>")
+        if ex.status == "missing":  # one line, not a verdict per check of code that was never there
+            body.append(f"<p><strong>missing</strong>: {_line(ex.message or 'not submitted')}</p>")
+            continue
         if ex.status != "graded" and ex.message:
             body.append(f"<p><strong>{html_text(multiline(ex.message))}</strong></p>")
         body.append("<table><tr><th>check</th><th>points</th><th>verdict</th><th>diagnostic</th></tr>")

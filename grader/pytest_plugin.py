@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import shlex
+import warnings
 from pathlib import Path
 
 import pytest
 import torch
 
-from . import GraderError, rubric
+from . import GraderError, rubric, torchstate
 from .checks import CheckResult, judge_check
 from .course import import_file
 from .escaping import multiline
@@ -90,12 +93,16 @@ class ExerciseFile(pytest.File):
                 self._import_error = f"{path} is missing"
             else:
                 alias = f"_course_impl_{hashlib.sha1(str(path).encode()).hexdigest()[:8]}.{path.stem}"
+                before = torchstate.take()
                 try:
                     self._module = import_file(path, alias)
                 except KeyboardInterrupt:
                     raise
                 except BaseException as exc:  # a student file may raise anything while importing
                     self._import_error = describe_import_error(exc, path)
+                left = torchstate.restore(before)  # the checks run with torch's settings as they were
+                if left:
+                    warnings.warn(pytest.PytestWarning(torchstate.note(f"{path.name}, when imported,", left)))
         if self._import_error:
             raise CheckFailed(self._import_error)
         return self._module
@@ -124,7 +131,12 @@ class CheckItem(pytest.Item):
                                      self.check.points, self.check.hidden, "error", str(failed)))
             raise
         expected = file.expectations().for_check(self.check)
-        result = judge_check(file.exercise.name, self.check, run_check(self.check, module, device), expected, device)
+        before = torchstate.take()
+        outcomes = run_check(self.check, module, device)
+        left = torchstate.note(f"`{self.check.target}`", torchstate.restore(before))  # not for the next check to meet
+        result = judge_check(file.exercise.name, self.check, torchstate.noted(outcomes, left), expected, device)
+        if left and result.passed:  # a failure's message says it; a pass is told in pytest's warnings summary
+            warnings.warn(pytest.PytestWarning(left))
         self._record(result)
         if result.figure:
             folder = self.config.getoption("--figures")
@@ -139,7 +151,8 @@ class CheckItem(pytest.Item):
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, (CheckFailed, GraderError)):
-            return multiline(str(excinfo.value))  # it quotes exception text: no escape sequence reaches the terminal
+            message = str(excinfo.value).strip() or f"{self.check.description}: not passed (no detail was given)"
+            return multiline(message)  # it quotes exception text: no escape sequence reaches the terminal
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self):
@@ -161,10 +174,39 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
+PYTEST_REPORT_CHARS = "fE"  # pytest's default for -r: failures and errors in its short test summary
+
+
+def _summary_asked_for(config) -> bool:
+    """Whether the command line (or addopts) chose pytest's short test summary itself (``-ra``, ``-rA``, ``-rf``...)."""
+    if config.option.reportchars != PYTEST_REPORT_CHARS:
+        return True
+    args = [*config.invocation_params.args, *shlex.split(os.environ.get("PYTEST_ADDOPTS", "")),
+            *config.getini("addopts")]
+    return any(str(a).startswith(("-r", "--report-chars")) for a in args)
+
+
+def _each_failure_once(terminalreporter, config) -> None:
+    """Each failure's message is in the FAILURES section already; pytest's short test summary would repeat every
+    one of them (with the message cut short), so unless asked for, it keeps everything but the failures. Where the
+    FAILURES section is off (``--tb=no``), the summary is all there is and stays."""
+    if not _summary_asked_for(config) and config.option.tbstyle != "no":
+        terminalreporter.reportchars = terminalreporter.reportchars.replace("f", "")
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)  # outermost: the score table comes after pytest's own sections
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     results = config.stash.get(RESULTS, [])
-    if not results:
-        return
+    if results:
+        _each_failure_once(terminalreporter, config)
+    outcome = yield
+    if results:
+        _score(terminalreporter, config, results)
+    return outcome
+
+
+def _score(terminalreporter, config, results: list[CheckResult]) -> None:
+    """The score table per exercise and in total; with ``--score-json``, every verdict as JSON too."""
     table = _totals(results)
     width = max(len(name) for name in table) + 2
     terminalreporter.write_sep("=", "score")

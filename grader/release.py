@@ -265,6 +265,20 @@ include = ["grader*"]
 """
 
 
+def claim_folder(dest: Path, force: bool, mark: str, what: str, how: str) -> bool:
+    """May a release (``what``) be written into ``dest``? Into a new or empty folder, yes; into a non-empty one
+    only with ``force``, and only where an earlier release of the same kind left its ``mark`` file. ``how`` says
+    what ``--force`` does to it (the caller does it). Returns whether ``dest`` holds an earlier release."""
+    if not (dest.exists() and any(dest.iterdir())):
+        return False
+    if not force:
+        raise GraderError(f"{dest} exists and is not empty: choose a new folder, or pass --force to {how} an "
+                          f"earlier {what} there")
+    if not (dest / mark).is_file():
+        raise GraderError(f"{dest} does not hold an earlier {what} ({mark} is missing): refusing to {how} it")
+    return True
+
+
 def write_student_repo(course: Course, dest: Path, force: bool = False) -> list[Path]:
     """Write the repository students get into ``dest``; returns the files written."""
     import tomllib
@@ -274,13 +288,7 @@ def write_student_repo(course: Course, dest: Path, force: bool = False) -> list[
     dest = Path(dest).resolve()
     if dest == course.root or course.root in dest.parents or dest in course.root.parents:
         raise GraderError(f"{dest} overlaps the course folder {course.root}: choose a folder outside it")
-    if dest.exists() and any(dest.iterdir()):
-        if not force:
-            raise GraderError(f"{dest} exists and is not empty: choose a new folder, or pass --force to "
-                              "replace an earlier student release there")
-        if not (dest / RELEASE_MARK).is_file():
-            raise GraderError(f"{dest} does not hold an earlier student release ({RELEASE_MARK} is missing): "
-                              "refusing to delete it")
+    if claim_folder(dest, force, RELEASE_MARK, "student release", "replace"):
         shutil.rmtree(dest)
     files: dict[Path, str] = dict(released_files(course))
     for name in STUDENT_RUNTIME:

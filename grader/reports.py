@@ -13,6 +13,7 @@ from .checks import CheckResult
 from .escaping import csv_cell, fence, md_inline, multiline, terminal
 
 STATUS_WORDS = {"passed": "passed", "failed": "wrong", "not_implemented": "not implemented", "error": "error"}
+MISSING = "missing: not submitted"  # an exercise's note when the student sent no file for it
 
 
 @dataclass
@@ -85,10 +86,13 @@ def feedback_markdown(result: StudentResult) -> str:
              f"**Score: {fmt(result.points)} / {fmt(result.max_points)}**", "",
              "| exercise | points | |", "|---|---:|---|"]
     for ex in result.exercises:
-        note = "" if ex.status == "graded" else _first_line(ex.message)
+        note = "" if ex.status == "graded" else MISSING if ex.status == "missing" else _first_line(ex.message)
         lines.append(f"| {ex.exercise} | {fmt(ex.points)} / {fmt(ex.max_points)} | {note} |")
     for ex in result.exercises:
         lines += ["", f"## {ex.exercise}: {ex.title} ({fmt(ex.points)} / {fmt(ex.max_points)})", ""]
+        if ex.status == "missing":  # one line, not a verdict per check of code that was never there
+            lines.append(f"**missing**: {_first_line(ex.message or 'not submitted')}")
+            continue
         if ex.status != "graded" and ex.message.strip():
             lines += [fence(ex.message), ""]
         lines += ["| check | points | verdict |", "|---|---:|---|"]

@@ -1,12 +1,15 @@
 """The data module: offline sources, seeded splits that never overlap, and clear errors when a source is missing."""
 
 import io
+import json
+import sys
 import zipfile
 
 import pytest
 import torch
 
 from grader import data
+from grader.sandbox import Limits, Sandbox
 
 
 def test_mnist_subset_is_split_4000_1000_the_same_way_every_time():
@@ -106,3 +109,46 @@ def test_simulated_heteroscedastic_data_is_seeded_and_noisier_at_large_x():
     residual = (y - data.true_mean(x))[:, 0]
     low, high = residual[x[:, 0] < 0.3].std(), residual[x[:, 0] > 0.7].std()
     assert high > 2 * low
+
+
+USES_HELD_OUT = r"""
+import json, sys, torch
+from grader import data
+facts = {}
+for name in json.loads(sys.argv[1]):
+    field = data.HELD_OUT[name]
+    split = getattr(data, f"{name}_split")()
+    held, tried = getattr(split, field), {}
+    for how, use in (("to", lambda: held.to("cpu")), ("compare", lambda: torch.zeros(3) == held),
+                     ("len", lambda: len(held)), ("float", lambda: held.float().mean())):
+        try:
+            use()
+            tried[how] = "no error"
+        except Exception as exc:
+            tried[how] = f"{type(exc).__name__}: {exc}"
+    facts[name] = {"tried": tried, "repr": repr(split)[-120:], "inputs": len(split.X_test if name != "movielens"
+                                                                              else split.users_test)}
+print(json.dumps(facts))
+"""
+
+
+def test_held_out_answers_raise_the_same_clear_error_for_every_data_set_in_a_sandboxed_child(tmp_path):
+    pack = tmp_path / "pack.safetensors"
+    names = [n for n in data.HELD_OUT if n not in data.write_pack(pack)]  # MovieLens may not be installed here
+    pack.chmod(0o644)  # as grading leaves it: readable by the child's uid
+    assert "iris" in names and "mnist" in names
+    script = tmp_path / "uses.py"
+    script.write_text(USES_HELD_OUT)
+    with Sandbox([script], "held-out", data_pack=pack) as box:
+        run = box.run([sys.executable, "-I", f"{box.work}/uses.py", json.dumps(names)], Limits(wall_seconds=120))
+    assert run.returncode == 0, run.output[-3000:]
+    facts = json.loads(run.output.strip().splitlines()[-1])
+    words = {"iris": "labels", "mnist": "labels", "movielens": "ratings"}
+    assert sorted(facts) == sorted(names)
+    for name in names:
+        field = data.HELD_OUT[name]
+        assert facts[name]["inputs"] > 0 and f"{field}=<{name}_split().{field}: withheld while grading>" in facts[name]["repr"]
+        for how, said in facts[name]["tried"].items():
+            assert said.startswith(f"DataUnavailable: {name}_split().{field}: while grading, the held-out "
+                                   f"{words[name]} stay with the grader"), (name, how, said)
+            assert said.endswith("train and validate on the training split"), (name, how, said)

@@ -3,6 +3,7 @@ scores read from nbgrader's own gradebook; and the same submitted notebooks grad
 
 import csv
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -37,6 +38,7 @@ def round_trip(tmp_path_factory):
         shutil.copy(course / folder / EX01 / f"{EX01}.ipynb", target)
     autograded = nbgrader(course, "autograde", EX01, "--create", "--force")
     assert autograded.returncode == 0, autograded.stderr[-3000:]
+    (course.parent / "autograde.log").write_text(autograded.stderr)  # what nbgrader said, for the README's account
     with nbgrader_api.Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         scores = {s: (gradebook.find_submission(EX01, s).score, gradebook.find_submission(EX01, s).max_score)
                   for s in ("ref", "stub")}
@@ -71,3 +73,29 @@ def test_the_grader_grades_nbgraders_submitted_folder_with_the_same_verdicts(rou
     with (tmp_path / "out" / "grades.csv").open() as f:
         book = {row["student"]: float(row["total"]) for row in csv.DictReader(f)}
     assert book == {"ref": rubric.load(EX01).max_points(hidden=True), "stub": 0.0}
+
+
+def test_nbgraders_checksum_warnings_are_the_hidden_test_cells_the_readme_explains(round_trip):
+    """A released notebook submitted as it is warns for each cell with hidden tests, and for no other cell."""
+    course, scores = round_trip
+    log = (course.parent / "autograde.log").read_text()
+    warned = re.findall(r"\[AutogradeApp \| WARNING\] Attribute 'checksum' for cell (\S+) has changed!", log)
+    hidden = [c for c in rubric.load(EX01).checks if c.hidden]
+    assert len(warned) == len(set(warned)) == len(hidden) and all(cell.endswith("_hidden") for cell in warned)
+    assert scores["stub"][0] == 0  # the stub submitted as released: warned, and graded all the same
+    readme = (ROOT / "README.md").read_text()
+    assert "[AutogradeApp | WARNING] Attribute 'checksum' for cell check_" in readme
+    assert "_hidden has changed! (should be: " in readme
+
+
+def test_the_readmes_nbgrader_command_lines_use_nbgraders_own_options():
+    readme = (ROOT / "README.md").read_text()
+    lines = re.findall(r"^    (nbgrader [a-z_]+ .*)$", readme, re.M)
+    assert {line.split()[1] for line in lines} >= {"generate_assignment", "autograde", "export"}
+    for line in lines:
+        words = line.split("#")[0].replace("[", " ").replace("]", " ").split()
+        helped = nbgrader(ROOT, words[1], "--help")
+        assert helped.returncode == 0, helped.stderr[-2000:]
+        for option in (w for w in words[2:] if w.startswith("-")):
+            assert re.search(rf"^{re.escape(option)}\b", helped.stdout, re.M), f"{line}: nbgrader has no {option}"
+        assert "--create" not in words  # deprecated: autograde adds the students it finds

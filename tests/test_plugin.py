@@ -82,3 +82,25 @@ def test_wrong_values_read_like_assert_close_with_a_hint(tmp_path):
     assert "Greatest absolute difference" in message and "Greatest relative difference" in message
     assert "at index" in message
     assert "Hint: the sign is flipped" in message
+
+
+def test_each_failure_is_reported_once_with_its_message(tmp_path, capsys):
+    checks = rubric.load("ex02").selected(hidden=False)
+    code, score = run_student_pytest(tmp_path, "-m", "ex02")
+    out = capsys.readouterr().out
+    assert code == 1 and len(score["checks"]) == len(checks)
+    assert "short test summary info" not in out and not re.search(r"^FAILED ", out, re.M)
+    for check in checks:  # one section per failing check, holding its whole message
+        header = re.compile(rf"^_+ ex02_gradients::{re.escape(check.id)} _+$", re.M)
+        assert len(header.findall(out)) == 1, check.id
+    messages = {c["message"] for c in score["checks"]}
+    assert sum(out.count(f"\n{m}\n") for m in messages) == len(checks)
+    assert out.rindex("= score =") > out.rindex("ex02_gradients::")  # the score table ends the report
+
+
+def test_a_short_summary_asked_for_is_kept(tmp_path, capsys):
+    run_student_pytest(tmp_path, "-m", "ex02", "-rf")
+    out = capsys.readouterr().out
+    failed = re.findall(r"^FAILED exercises/ex02_gradients.py::(\S+)", out, re.M)
+    assert sorted(failed) == sorted(c.id for c in rubric.load("ex02").selected(hidden=False))
+    assert out.rindex("= score =") > out.rindex("short test summary info")

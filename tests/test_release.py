@@ -1,16 +1,20 @@
 """One solution source: stubs generated from reference/, kept in sync, and a student repository without solutions."""
 
+import inspect
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import torch
 from conftest import EXERCISES, ROOT, run_grader, visible_points
 
 from grader import cli
+from grader.course import Course
 from grader.release import MARKERS, ClearHiddenTests, ClearSolutions, ReleaseError, Source, solution_lines
 
 
@@ -54,6 +58,19 @@ def test_malformed_references_are_refused_with_file_and_line(source, problem):
 def test_hidden_test_regions_are_cut():
     text = "a = 1\n### BEGIN HIDDEN TESTS\nb = 2\n### END HIDDEN TESTS\nc = 3\n"
     assert ClearHiddenTests()(Source(Path("r.py"), text)).text == "a = 1\nc = 3\n"
+
+
+def test_the_matrix_factorization_docstrings_agree_with_each_other_and_with_the_checks():
+    """``global_mean`` is a float wherever a docstring builds it, and ``recommend`` names the item table it ranks
+    (the checks call it with models of a few items, not ``N_ITEMS``)."""
+    module = Course(ROOT).reference_module("ex07_matrix_factorization")
+    assert inspect.signature(module.MatrixFactorization.__init__).parameters["global_mean"].annotation is float
+    built = re.findall(r"global_mean=(.+?)\)``", inspect.getdoc(module.train_mf))
+    ratings = torch.tensor([1.0, 4.0, 5.0])
+    assert built and all(type(eval(expr, {"ratings": ratings})) is float for expr in built)
+    named = re.findall(r"``(model(?:\.\w+)+)", inspect.getdoc(module.recommend))
+    model = module.MatrixFactorization(3, 7, 2, 3.5)
+    assert 7 in [eval(expr, {"model": model}) for expr in named], named  # the model's own number of items
 
 
 def test_exercises_are_in_sync_with_the_reference():
@@ -159,3 +176,25 @@ def test_release_never_deletes_a_folder_it_did_not_write(tmp_path, student_repo)
     assert (precious / "notes.txt").read_text() == "keep me"
     again = run_grader("release", "--student", str(student_repo), "--force")
     assert again.returncode == 0, again.stderr
+
+
+def test_an_nbgrader_course_goes_into_a_folder_that_is_not_empty_only_with_force(tmp_path, capsys):
+    release = ["--course", str(ROOT), "release", "--only", EXERCISES[0], "--nbgrader"]
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me")
+    for extra in ([], ["--force"]):
+        assert cli.main([*release, str(precious), *extra]) == cli.EXIT_FAILURE
+    assert [p.name for p in precious.iterdir()] == ["notes.txt"]
+    err = capsys.readouterr().err
+    assert f"{precious} exists and is not empty" in err and "pass --force" in err and "refusing" in err
+    course = tmp_path / "course"
+    assert cli.main([*release, str(course)]) == 0
+    notebook = course / "source" / EXERCISES[0] / f"{EXERCISES[0]}.ipynb"
+    fresh = notebook.read_text()
+    notebook.write_text("an older release")
+    (course / "gradebook.db").write_text("what nbgrader keeps")
+    assert cli.main([*release, str(course)]) == cli.EXIT_FAILURE
+    assert notebook.read_text() == "an older release"
+    assert cli.main([*release, str(course), "--force"]) == 0
+    assert notebook.read_text() == fresh and (course / "gradebook.db").read_text() == "what nbgrader keeps"
