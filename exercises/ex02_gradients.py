@@ -34,6 +34,9 @@ def logistic_nll_grad(X, y, w, b):
 
     p_i = sigmoid(x_i . w + b),  L(w, b) = -(1/n) sum_i [y_i log p_i + (1 - y_i) log(1 - p_i)]
 
+    The logits x_i . w + b may be large (hundreds, positive or negative): ``torch.sigmoid`` gives p
+    without overflow, where exp(z) / (1 + exp(z)) is inf / inf = NaN.
+
     Args:
         X: (n, d) inputs.  y: (n,) labels in {0., 1.}.  w: (d,) weights.  b: 0-dim bias.
     Returns:
@@ -47,6 +50,9 @@ def softmax_ce_grad(logits, targets):
     """Gradient of the mean softmax cross-entropy with respect to the logits, by hand.
 
     L = -(1/n) sum_i log softmax(z_i)[t_i], where softmax(z)_c = exp(z_c) / sum_k exp(z_k).
+
+    The logits may be large (hundreds): compute the softmax without overflow, with ``torch.softmax``
+    or by subtracting each row's maximum before ``exp`` (which changes nothing in the ratio).
 
     Args:
         logits: (n, C) floating tensor.  targets: (n,) int64 class indices in [0, C).

@@ -25,7 +25,9 @@ def heteroscedastic_gaussian_nll(mu: torch.Tensor, logvar: torch.Tensor, y: torc
 
     This equals ``nn.GaussianNLLLoss(full=True)(mu, y, torch.exp(logvar))``; write it yourself
     with tensor operations (autograd gives its gradient). Predicting the log-variance keeps the
-    variance positive without constraints.
+    variance positive without constraints. logvar may be large (near 100 in float32): divide by the
+    variance as ``(y - mu)**2 * torch.exp(-logvar)``, since ``exp(logvar)`` overflows to inf there and
+    the gradient of a division by it is then NaN.
 
     Args:
         mu, logvar, y: tensors of the same shape (any shape), same dtype and device.

@@ -60,7 +60,8 @@ def same_document(a: str, b: str) -> bool:
                     return False
                 for name in x:
                     u, v = value_from_json(x[name]), value_from_json(y[name])
-                    if u.kind != v.kind or (u.tensor is None) != (v.tensor is None):
+                    if u.kind != v.kind or (u.tensor is None) != (v.tensor is None) \
+                            or (u.requires_grad, u.shape, u.dtype) != (v.requires_grad, v.shape, v.dtype):
                         return False
                     if u.tensor is not None:
                         torch.testing.assert_close(u.tensor, v.tensor, equal_nan=True)

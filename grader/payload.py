@@ -40,14 +40,28 @@ class PayloadError(ValueError):
 
 @dataclass
 class Value:
-    """One output of student code as plain data."""
+    """One output of student code as plain data.
+
+    A tensor without data (on the ``meta`` device) keeps only its ``shape`` and ``dtype``, with
+    ``tensor`` None: what a result computed from meta inputs can be judged on (device, shape, dtype).
+    """
 
     kind: str
     tensor: torch.Tensor | None = None
     device: str | None = None
     requires_grad: bool = False
+    shape: tuple[int, ...] | None = None
+    dtype: torch.dtype | None = None
+
+    @property
+    def dataless(self) -> bool:
+        """A tensor whose shape and dtype are known but not its values (a meta tensor)."""
+        return self.tensor is None and self.shape is not None
 
     def describe(self) -> str:
+        if self.dataless:
+            shape = "x".join(str(s) for s in self.shape) or "scalar"
+            return f"a {self.kind} ({str(self.dtype).replace('torch.', '')}, {shape} on {self.device})"
         if self.tensor is None:
             return f"a {self.kind}"
         t = self.tensor
@@ -76,6 +90,9 @@ def plain(obj: Any) -> Value:
         tensor = obj.detach().as_subclass(torch.Tensor)
         if tensor.dtype not in STORABLE:
             return Value(f"Tensor of dtype {tensor.dtype}", None, str(obj.device), obj.requires_grad)
+        if tensor.is_meta:  # no data to copy: its device, shape and dtype are what can be judged
+            return Value("Tensor", None, str(obj.device), obj.requires_grad, tuple(int(s) for s in tensor.shape),
+                         tensor.dtype)
         return Value("Tensor", tensor.to("cpu", copy=True).contiguous(), str(obj.device), obj.requires_grad)
     if isinstance(obj, np.ndarray):
         try:
@@ -130,6 +147,8 @@ def encode_outcomes(outcomes: list[Outcome]) -> bytes:
                 tensors[f"{i}/{name}"] = value.tensor.clone().contiguous()
             values[name] = {"kind": value.kind, "device": value.device,
                             "requires_grad": value.requires_grad, "tensor": value.tensor is not None}
+            if value.dataless:
+                values[name].update(shape=list(value.shape), dtype=_dtype_name(value.dtype))
         header.append({"status": outcome.status, "message": outcome.message[:MAX_MESSAGE],
                        "seconds": outcome.seconds, "values": values})
     return save(tensors, metadata={"outcomes": json.dumps(header)})
@@ -142,7 +161,24 @@ def _text(obj: Any, what: str, limit: int = 200) -> str:
 
 
 ENTRY_FIELDS = {"status", "message", "seconds", "values"}
-VALUE_FIELDS = {"kind", "device", "requires_grad", "tensor"}
+VALUE_FIELDS = {"kind", "device", "requires_grad", "tensor", "shape", "dtype"}
+DTYPES = {str(d).replace("torch.", ""): d for d in STORABLE}
+MAX_DIMS, MAX_SIZE = 64, 2**62
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).replace("torch.", "")
+
+
+def _layout(info: dict, what: str) -> tuple[tuple[int, ...], torch.dtype]:
+    """The shape and dtype of a tensor reported without data; anything else is refused."""
+    shape, dtype = info.get("shape"), info.get("dtype")
+    if not isinstance(shape, list) or len(shape) > MAX_DIMS or not all(
+            type(s) is int and 0 <= s <= MAX_SIZE for s in shape):
+        raise PayloadError(f"{what} shape is not a list of at most {MAX_DIMS} sizes")
+    if not isinstance(dtype, str) or dtype not in DTYPES:
+        raise PayloadError(f"{what} dtype is not one a probe returns")
+    return tuple(shape), DTYPES[dtype]
 
 
 def _device(obj: Any, what: str) -> str | None:
@@ -191,6 +227,11 @@ def _value(name: str, info: Any, i: int, tensors: dict, where: str) -> Value:
     device = _device(info.get("device"), f"{where} output {name!r} device")
     requires_grad = _flag(info.get("requires_grad", False), f"{where} output {name!r} requires_grad")
     tensor = None
+    if "shape" in info or "dtype" in info:  # a tensor without data: only ever on the meta device
+        if device != "meta" or info.get("tensor", False) is not False:
+            raise PayloadError(f"{where}: output {name!r} has a shape without data but is not a meta tensor")
+        shape, dtype = _layout(info, f"{where} output {name!r}")
+        return Value(kind, None, device, requires_grad, shape, dtype)
     if _flag(info.get("tensor", False), f"{where} output {name!r} tensor"):
         tensor = tensors.get(f"{i}/{name}")
         if type(tensor) is not torch.Tensor:
@@ -259,6 +300,10 @@ def read_outcomes(path: Path, n_cases: int, max_bytes: int) -> list[Outcome]:
 
 def value_to_json(value: Value) -> dict:
     out: dict[str, Any] = {"kind": value.kind}
+    if value.requires_grad:
+        out["requires_grad"] = True
+    if value.dataless:
+        out.update(device=value.device, dtype=_dtype_name(value.dtype), shape=list(value.shape))
     if value.tensor is not None:
         t = value.tensor
         out.update(dtype=str(t.dtype).replace("torch.", ""), shape=list(t.shape),
@@ -268,11 +313,15 @@ def value_to_json(value: Value) -> dict:
 
 
 def value_from_json(obj: dict) -> Value:
+    requires_grad = obj.get("requires_grad", False) is True
     if "data" not in obj:
-        return Value(obj["kind"])
+        if "shape" in obj:
+            return Value(obj["kind"], None, obj.get("device"), requires_grad, tuple(obj["shape"]),
+                         DTYPES[obj["dtype"]])
+        return Value(obj["kind"], requires_grad=requires_grad)
     dtype = getattr(torch, obj["dtype"])
     tensor = torch.tensor(obj["data"], dtype=dtype).reshape(obj["shape"])
-    return Value(obj["kind"], tensor)
+    return Value(obj["kind"], tensor, requires_grad=requires_grad)
 
 
 def read_document(path: Path, format: str, command: str) -> dict:

@@ -12,13 +12,15 @@ import os
 import re
 import time
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import torch
 
+from . import figures, offhost
 from .payload import FIGURE_PNG, Numbers, Outcome, plain
 from .rubric import Case, Check
 
@@ -38,6 +40,14 @@ class Trial:
     inputs: dict
     device: torch.device
     seed: int
+    offhost: bool = False  # the case stands in for a GPU (``grader.offhost``)
+
+    def place(self, value: Any) -> Any:
+        """A tensor the probe gives the student, on this case's device (an ``OffHost`` one for such a case)."""
+        if not isinstance(value, torch.Tensor):
+            return value
+        value = value.to(self.device)
+        return offhost.place(value) if self.offhost else value
 
     def target(self, path: str) -> Any:
         """The object at a dotted path in the student's module, e.g. ``Linear.apply``."""
@@ -160,21 +170,62 @@ class SelfGradcheck:
 
 
 class Spy(torch.nn.Module):
-    """Wraps a model; remembers for each forward call whether it was in training mode and autograd was on."""
+    """Wraps a model; remembers for each forward call whether it was in training mode and autograd was on, and
+    how many samples it was given (``batch_sizes``)."""
 
     def __init__(self, inner: torch.nn.Module):
         super().__init__()
-        self.inner, self.training_flags, self.grad_flags = inner, [], []
+        self.inner, self.training_flags, self.grad_flags, self.batch_sizes = inner, [], [], []
 
     def forward(self, *args):
         self.training_flags.append(self.training)
         self.grad_flags.append(torch.is_grad_enabled())
+        if args and isinstance(args[0], torch.Tensor) and args[0].dim():
+            self.batch_sizes.append(int(args[0].shape[0]))
         return self.inner(*args)
 
     def facts(self) -> dict:
         return {"ran_in_training_mode": bool(self.training_flags) and all(self.training_flags),
                 "ran_in_eval_mode": bool(self.training_flags) and not any(self.training_flags),
                 "ran_without_autograd": bool(self.grad_flags) and not any(self.grad_flags)}
+
+
+@contextmanager
+def standing_in(trial: Trial, name: str, replacement: Any) -> Iterator[None]:
+    """The student's module-level ``name`` replaced by ``replacement`` while the block runs, then put back.
+
+    For a case on the meta device, where tensors hold no data: a helper that needs values (an optimiser's
+    line search) gives way to one that does not, so that what the function under test does around it (where
+    it creates its tensors, what it returns) can still be checked.
+    """
+    namespace = vars(trial.module)
+    missing = object()
+    before = namespace.get(name, missing)
+    namespace[name] = replacement
+    try:
+        yield
+    finally:
+        if before is missing:
+            namespace.pop(name, None)
+        else:
+            namespace[name] = before
+
+
+def unused_parameters(model: torch.nn.Module, outputs: Sequence[torch.Tensor]) -> Numbers:
+    """The names of the parameters of ``model`` that do not influence ``outputs`` (as a text, comma-separated).
+
+    Backpropagates a seeded random weighting of the outputs (so that no sum cancels) and lists each parameter
+    whose gradient is missing or zero everywhere: a layer the forward never uses, or whose result it discards.
+    """
+    named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+    tracked = [o for o in outputs if isinstance(o, torch.Tensor) and o.requires_grad and o.is_floating_point()]
+    if not named or not tracked:
+        return figures.text_tensor(", ".join(name for name, _ in named))
+    generator = torch.Generator().manual_seed(0)
+    total = sum((o * torch.randn(o.shape, generator=generator, dtype=o.dtype).to(o.device)).sum() for o in tracked)
+    grads = torch.autograd.grad(total, [p for _, p in named], allow_unused=True)
+    return figures.text_tensor(", ".join(name for (name, _), g in zip(named, grads)
+                                         if g is None or not bool((g != 0).any())))
 
 
 _MEMO: dict = {}
@@ -203,7 +254,8 @@ def memo(trial: Trial, key: str, build) -> Any:
 
 
 def describe_figure(fig: Any, owner: str, dpi: int = 72) -> dict:
-    """What a matplotlib figure shows (axes, lines, bands, points, images, labels), and its PNG."""
+    """What a matplotlib figure shows (counts of axes, lines, bands, points, images, labels), the data it draws
+    (``grader.figures.report``: each line's x and y, each band's bounds, the texts...), and its PNG."""
     from matplotlib.collections import PathCollection, PolyCollection
     from matplotlib.figure import Figure
 
@@ -221,6 +273,7 @@ def describe_figure(fig: Any, owner: str, dpi: int = 72) -> dict:
         "figure/titled_axes": sum(bool(ax.get_title().strip()) for ax in axes),
         "figure/labelled": bool(drawn) and all(ax.get_xlabel().strip() and ax.get_ylabel().strip() for ax in drawn),
         "figure/legend": any(ax.get_legend() is not None for ax in axes) or bool(fig.legends),
+        **figures.report(fig),
     }
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
@@ -259,14 +312,15 @@ def describe_import_error(exc: BaseException, path: Path) -> str:
 
 
 def run_case(check: Check, case: Case, module: ModuleType, device: str | torch.device) -> Outcome:
-    """Run the student's code for one case of a check and report what happened."""
-    device = torch.device(device)
+    """Run the student's code for one case of a check (on the case's own device, if it has one) and report what
+    happened."""
+    device = case.on(device)
     inputs = check.make_inputs(case, device)
     start = time.perf_counter()
     try:
         torch.manual_seed(case.seed)
-        raw = check.probe(Trial(module, inputs, device, case.seed))
-        values = {name: plain(v) for name, v in raw.items()}
+        raw = check.probe(Trial(module, inputs, device, case.seed, case.device == offhost.DEVICE))
+        values = {name: plain(offhost.plain(v)) for name, v in raw.items()}
         return Outcome("ok", values, seconds=time.perf_counter() - start)
     except NotImplementedError as exc:
         name = exc.args[0] if exc.args and isinstance(exc.args[0], str) else ""

@@ -20,18 +20,36 @@ RUBRIC_PACKAGE = "grader.rubrics"
 
 @dataclass(frozen=True)
 class Case:
-    """One set of inputs for a check: a seed for the input builder and its keyword arguments."""
+    """One set of inputs for a check: a seed for the input builder and its keyword arguments.
+
+    ``device``, when given, is where this case's inputs live whatever device the run uses:
+    ``"meta"`` (tensors with a shape and a dtype but no data) checks on any machine that a
+    function keeps its results on the device of its inputs, as a GPU run would; ``"offhost"``
+    (``grader.offhost``: CPU tensors that NumPy reads only after ``.cpu()``) that it copies its
+    results to the host before NumPy or a plot.
+    """
 
     seed: int = 0
     params: Mapping[str, Any] = field(default_factory=dict)
+    device: str | None = None
 
     def describe(self) -> str:
         extra = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
-        return f"seed {self.seed}" + (f", {extra}" if extra else "")
+        where = (", inputs on a stand-in for a GPU (NumPy reads them only after .cpu())" if self.device == "offhost"
+                 else f", inputs on {self.device}" if self.device else "")
+        return f"seed {self.seed}" + (f", {extra}" if extra else "") + where
+
+    def on(self, device: str | torch.device) -> torch.device:
+        """The device this case runs on when the run uses ``device`` (the CPU for ``"offhost"``)."""
+        from .offhost import DEVICE
+
+        return torch.device("cpu" if self.device == DEVICE else self.device or device)
 
 
-def case(seed: int = 0, **params: Any) -> Case:
-    return Case(seed, dict(params))
+def case(seed: int = 0, *, device: str | None = None, **params: Any) -> Case:
+    """A case; ``device="meta"`` puts its inputs on the meta device, ``"offhost"`` on a stand-in for a GPU (see
+    ``Case``)."""
+    return Case(seed, dict(params), device)
 
 
 InputBuilder = Callable[..., dict]
@@ -65,12 +83,15 @@ class Check:
         return replace(self, id=id or f"{self.id}.hidden", points=points, cases=tuple(cases), hidden=True)
 
     def make_inputs(self, case: Case, device: str | torch.device = "cpu") -> dict:
-        """Build this case's inputs on the CPU from its seed, then move tensors to ``device``."""
+        """Build this case's inputs on the CPU from its seed, then move tensors to ``device`` (or the case's own)."""
         if self.inputs is None:
             return {}
         generator = torch.Generator().manual_seed(case.seed)
         built = self.inputs(generator, **case.params)
-        return {k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in built.items()}
+        from .offhost import DEVICE, place
+
+        moved = {k: (v.to(case.on(device)) if isinstance(v, torch.Tensor) else v) for k, v in built.items()}
+        return {k: place(v) for k, v in moved.items()} if case.device == DEVICE else moved
 
 
 @dataclass

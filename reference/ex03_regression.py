@@ -30,8 +30,8 @@ def minimize(loss_fn, params, max_iter: int = 500) -> float:
     """
     ### BEGIN SOLUTION
     params = list(params)
-    optimizer = torch.optim.LBFGS(params, lr=1, max_iter=max_iter, tolerance_grad=1e-12,
-                                  tolerance_change=1e-15, history_size=20, line_search_fn="strong_wolfe")
+    optimizer = torch.optim.LBFGS(params, lr=1, max_iter=max_iter, line_search_fn="strong_wolfe",
+                                  tolerance_grad=1e-12, tolerance_change=1e-15, history_size=20)  # pragma: no mutate
 
     def closure():
         optimizer.zero_grad()

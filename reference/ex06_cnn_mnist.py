@@ -114,7 +114,7 @@ def plot_predictions(images: torch.Tensor, predicted: torch.Tensor, n: int = 12)
     import matplotlib.pyplot as plt
 
     ### BEGIN SOLUTION
-    cols = 6
+    cols = 6  # pragma: no mutate (any number of columns shows the grid)
     rows = (n + cols - 1) // cols
     fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.9 * rows), squeeze=False)
     for k, ax in enumerate(axes.flat):

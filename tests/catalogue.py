@@ -117,6 +117,10 @@ CATALOGUE += [
     Mistake("variance_as_logvar", EX05, "logvar + (y - mu) ** 2 * torch.exp(-logvar)).mean()",
             "torch.log(logvar) + (y - mu) ** 2 / logvar).mean()", ("heteroscedastic_gaussian_nll",),
             "logvar as if it were the variance"),
+    Mistake("nll_divides_by_an_overflowing_variance", EX05, "(y - mu) ** 2 * torch.exp(-logvar)).mean()",
+            "(y - mu) ** 2 / torch.exp(logvar)).mean()", ("heteroscedastic_gaussian_nll.grad.hidden",), visible=False),
+    Mistake("hetero_body_tanh_first", EX05, "self.body = nn.Sequential(nn.Linear(1, hidden), nn.Tanh(),",
+            "self.body = nn.Sequential(nn.Tanh(), nn.Linear(1, hidden),", ("HeteroscedasticNet",), "in this order"),
     Mistake("nll_without_half", EX05, "return 0.5 * (math.log(2 * math.pi)", "return (math.log(2 * math.pi)",
             ("heteroscedastic_gaussian_nll",), "twice"),
     Mistake("nll_sum_not_mean", EX05, "* torch.exp(-logvar)).mean()", "* torch.exp(-logvar)).sum()",
@@ -129,6 +133,8 @@ CATALOGUE += [
     Mistake("trained_on_mse", EX05, "        loss = heteroscedastic_gaussian_nll(mu, logvar, y)\n        loss.backward()",
             "        loss = ((mu - y) ** 2).mean()\n        loss.backward()", ("fit_heteroscedastic.coverage",)),
     # --- ex06: a CNN on MNIST
+    Mistake("cnn_dropout_on_the_logits", EX06, "nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, 10),",
+            "nn.ReLU(), nn.Linear(128, 10), nn.Dropout(0.5),", ("CNN",), "the docstring's"),
     Mistake("cnn_softmax_output", EX06, "        return self.classifier(self.features(x))\n",
             "        return torch.softmax(self.classifier(self.features(x)), dim=1)\n", ("CNN",), "probabilities"),
     Mistake("softmax_before_cross_entropy", EX06, "            loss = loss_fn(model(xb), yb)\n",
@@ -168,4 +174,102 @@ CATALOGUE += [
             "            loss = nn.functional.mse_loss(", ("train_rnn",), "never zeroed"),
     Mistake("rnn_reads_first_step", EX08, "return self.head(out[:, -1])[:, 0]", "return self.head(out[:, 0])[:, 0]",
             ("test_rmse",)),
+]
+
+# Mistakes that once scored full marks, one class each (where the class was seen, and elsewhere): a function that
+# ignores the device it is asked for (caught on a CPU-only machine by cases on the meta device), a formula that
+# overflows only at large inputs, a result left attached to the graph where the docstring says detached, an
+# argument ignored, a figure that draws the wrong quantity, a layer that never influences the output, and a
+# returned loss that is not the one at the returned parameters.
+ON_META = "inputs were on meta"
+ATTACHED = "attached to the autograd graph"
+UNUSED = "never influence"
+
+CATALOGUE += [
+    # --- the device asked for
+    Mistake("grid_ignores_device", EX01, "dtype=torch.float32, device=device)", "dtype=torch.float32)",
+            ("make_grid.hidden",), ON_META, visible=False),
+    Mistake("ols_start_on_the_cpu", EX03,
+            "    w = torch.zeros(X.shape[1], dtype=X.dtype, device=X.device, requires_grad=True)\n"
+            "    b = torch.zeros((), dtype=X.dtype, device=X.device, requires_grad=True)\n"
+            "    minimize(lambda: ((X @ w + b - y) ** 2).mean(), [w, b])",
+            "    w = torch.zeros(X.shape[1], dtype=X.dtype, requires_grad=True)\n"
+            "    b = torch.zeros((), dtype=X.dtype, requires_grad=True)\n"
+            "    minimize(lambda: ((X @ w + b - y) ** 2).mean(), [w, b])",
+            ("fit_linear_regression.hidden",), "not on the expected device meta", visible=False),
+    Mistake("rnn_state_on_the_cpu", EX08, "        out, _ = self.rnn(X)\n",
+            "        h0 = torch.zeros(1, X.shape[0], self.rnn.hidden_size)\n"
+            "        out, _ = self.rnn(X, (h0, torch.zeros_like(h0)))\n", ("SunspotRNN.device",),
+            "not at the same device", visible=False),
+    # --- formulas that overflow only at large inputs
+    Mistake("softmax_ce_grad_naive_softmax", EX02, "return (torch.softmax(logits, dim=1) - onehot) / logits.shape[0]",
+            "return (torch.exp(logits) / torch.exp(logits).sum(1, keepdim=True) - onehot) / logits.shape[0]",
+            ("softmax_ce_grad.hidden",), visible=False),
+    Mistake("softplus_grad_naive_sigmoid", EX02, "return grad_out * torch.sigmoid(x)",
+            "return grad_out * torch.exp(x) / (1 + torch.exp(x))", ("Softplus.backward.hidden",), visible=False),
+    Mistake("nll_log_of_the_variance", EX05, "logvar + (y - mu) ** 2 * torch.exp(-logvar)).mean()",
+            "torch.log(torch.exp(logvar)) + (y - mu) ** 2 / torch.exp(logvar)).mean()",
+            ("heteroscedastic_gaussian_nll.hidden",), visible=False),
+    Mistake("bce_on_probabilities", EX03, "return nn.BCEWithLogitsLoss()(model(X), y)",
+            "return nn.BCELoss()(torch.sigmoid(model(X)), y)", ("logistic_loss.hidden",), visible=False),
+    # --- results left attached to the graph
+    Mistake("logistic_fit_left_attached", EX03,
+            "    minimize(lambda: nn.functional.binary_cross_entropy_with_logits(X @ w + b, y), [w, b])\n"
+            "    return w.detach(), b.detach()",
+            "    minimize(lambda: nn.functional.binary_cross_entropy_with_logits(X @ w + b, y), [w, b])\n"
+            "    return w, b", ("fit_logistic_regression",), ATTACHED),
+    Mistake("autograd_derivative_keeps_its_graph", EX01,
+            "    (leaf**2 * torch.sin(leaf)).sum().backward()\n    return leaf.grad",
+            "    return torch.autograd.grad((leaf**2 * torch.sin(leaf)).sum(), leaf, create_graph=True)[0]",
+            ("x2_sin_autograd",), ATTACHED),
+    # --- an argument ignored
+    Mistake("hetero_net_ignores_hidden", EX05,
+            "        self.mu_head = nn.Linear(hidden, 1)\n        self.logvar_head = nn.Linear(hidden, 1)\n",
+            "        self.body = nn.Sequential(nn.Linear(1, 32), nn.Tanh(), nn.Linear(32, 32), nn.Tanh())\n"
+            "        self.mu_head = nn.Linear(32, 1)\n        self.logvar_head = nn.Linear(32, 1)\n",
+            ("HeteroscedasticNet.hidden",), "use the `hidden` argument", visible=False),
+    Mistake("sunspot_rnn_ignores_hidden", EX08, "        self.rnn = nn.LSTM(1, hidden, batch_first=True)\n",
+            "        self.rnn = nn.LSTM(1, 32, batch_first=True)\n        hidden = 32\n",
+            ("SunspotRNN.hidden",), "use the `hidden` argument", visible=False),
+    Mistake("epoch_ignores_its_loss_fn", EX04, "        loss = loss_fn(model(xb), yb)\n        loss.backward()",
+            "        loss = nn.functional.cross_entropy(model(xb), yb)\n        loss.backward()",
+            ("train_epoch.hidden",), visible=False),
+    Mistake("mf_training_ignores_lam", EX07, "loss = mf_loss(model, users[batch], items[batch], ratings[batch], lam)",
+            "loss = mf_loss(model, users[batch], items[batch], ratings[batch], 0.11)", ("train_mf.arguments",),
+            visible=False),
+    Mistake("minimize_ignores_max_iter", EX03, "optimizer = torch.optim.LBFGS(params, lr=1, max_iter=max_iter,",
+            "optimizer = torch.optim.LBFGS(params, lr=1, max_iter=500,", ("minimize.max_iter",), visible=False),
+    # --- figures that draw the wrong quantity
+    Mistake("band_of_the_variance", EX05, "    sigma = torch.exp(logvar / 2)\n", "    sigma = torch.exp(logvar)\n",
+            ("plot_band",), "variance"),
+    Mistake("loss_curves_cumulated", EX04, "        ax.plot(range(1, len(losses) + 1), losses, label=name)",
+            "        ax.plot(range(1, len(losses) + 1), [sum(losses[:k + 1]) for k in range(len(losses))],\n"
+            "                label=name)",
+            ("plot_loss_curves",), "no line draws"),
+    Mistake("digits_titled_by_position", EX06, 'ax.set_title(f"predicted {int(predicted[k])}", fontsize=9)',
+            'ax.set_title(f"predicted {k}", fontsize=9)', ("plot_predictions",), "title says"),
+    # --- a layer that never influences the output
+    Mistake("lstm_two_layers_read_from_the_first", EX08,
+            "        self.rnn = nn.LSTM(1, hidden, batch_first=True)\n        self.head = nn.Linear(hidden, 1)\n"
+            "        ### END SOLUTION\n\n    def forward(self, X: torch.Tensor) -> torch.Tensor:\n"
+            "        ### BEGIN SOLUTION\n        out, _ = self.rnn(X)\n        return self.head(out[:, -1])[:, 0]",
+            "        self.rnn = nn.LSTM(1, hidden, num_layers=2, batch_first=True)\n"
+            "        self.head = nn.Linear(hidden, 1)\n"
+            "        ### END SOLUTION\n\n    def forward(self, X: torch.Tensor) -> torch.Tensor:\n"
+            "        ### BEGIN SOLUTION\n        _, (h, _) = self.rnn(X)\n        return self.head(h[0])[:, 0]",
+            ("SunspotRNN",), UNUSED),
+    Mistake("cnn_conv_never_used", EX06, "        self.classifier = nn.Sequential(\n",
+            "        self.refine = nn.Conv2d(32, 32, 3, padding=1)\n        self.classifier = nn.Sequential(\n",
+            ("CNN",), UNUSED),
+    Mistake("hetero_body_layer_skipped", EX05, "        h = self.body(x)\n", "        h = self.body[:2](x)\n",
+            ("HeteroscedasticNet",), UNUSED),
+    # --- a returned loss that is not the one at the returned parameters
+    Mistake("minimize_returns_the_step_loss", EX03,
+            "    optimizer.step(closure)\n    with torch.no_grad():\n        return float(loss_fn())",
+            "    return float(optimizer.step(closure))", ("minimize",)),
+    Mistake("minimize_returns_the_starting_loss", EX03,
+            "    optimizer.step(closure)\n    with torch.no_grad():\n        return float(loss_fn())",
+            "    with torch.no_grad():\n        start = float(loss_fn())\n"
+            "    optimizer.step(closure)\n    return start",
+            ("minimize",)),
 ]

@@ -1,16 +1,28 @@
 """The class grader: `grader grade` on a class with good, unfinished, broken, looping and hostile submissions."""
 
 import csv
+import fcntl
 import hashlib
 import json
+import os
+import queue
 import shutil
+import struct
+import sys
 import tempfile
+import termios
 from pathlib import Path
 
 import pytest
 from conftest import EXERCISES, ROOT, make_class, reference_files, run_grader, stub_files, results_by_check
 
 from grader import rubric
+from grader.escaping import html_text, md_inline
+from grader.grading import GradeExercise, Progress
+from grader.intake import FindSubmissions
+from grader.pages import feedback_html
+from grader.reports import MISSING, StudentResult, feedback_markdown
+from grader.sandbox import Limits
 
 EX01, EX02, EX03 = EXERCISES[:3]
 FIRST_THREE = [EX01, EX02, EX03]
@@ -105,9 +117,58 @@ def test_syntax_errors_and_missing_files_score_zero_with_the_reason(graded):
     assert float(book["cy"]["total"]) == 0
     feedback = (out / "cy" / "feedback.md").read_text()
     assert f"{EX01}.py does not import: SyntaxError" in feedback and "line 2" in feedback
-    assert f"{EX02}.py was not submitted" in feedback
+    assert f"**missing**: {md_inline(EX02)}.py was not submitted" in feedback
     assert "LogisticRegression" in feedback  # ex03 imports but defines nothing: each check says what is missing
     assert f"{EX03}.py has no `minimize`" in results_by_check(out, "cy")[f"{EX03}: minimize"]["output"]
+    section = feedback.split(f"## {EX02}", 1)[1].split("\n## ", 1)[0]
+    assert "| error" not in section and not any(f"`{c.id}`" in section for c in rubric.load(EX02).checks)
+
+
+def progress_on_a_terminal(monkeypatch, rows: int, columns: int) -> str:
+    """What ``Progress`` writes for three students when stderr is a pseudo-terminal of this size."""
+    main, side = os.openpty()
+    fcntl.ioctl(side, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    with open(side, "w", encoding="utf-8") as stream:
+        monkeypatch.setattr(sys, "stderr", stream)
+        progress = Progress(3)
+        for name in ("ann", "bob", "cy"):
+            progress.update(StudentResult(name, seconds=1.5))
+        progress.close()
+        monkeypatch.undo()
+    written = b""
+    try:
+        while chunk := os.read(main, 65536):
+            written += chunk
+    except OSError:  # EIO: the terminal's other side is closed and everything has been read
+        pass
+    os.close(main)
+    return written.decode()
+
+
+@pytest.mark.parametrize("rows, columns, bar", [(0, 0, False), (24, 100, True)])
+def test_the_progress_log_prints_one_line_per_student_on_a_terminal_without_a_size(monkeypatch, rows, columns, bar):
+    shown = progress_on_a_terminal(monkeypatch, rows, columns)
+    lines = ["[1/3] ann: 0 / 0 (1.5 s)", "[2/3] bob: 0 / 0 (1.5 s)", "[3/3] cy: 0 / 0 (1.5 s)"]
+    if bar:
+        assert "3/3 [" in shown and not any(line in shown for line in lines)
+    else:
+        assert shown.replace("\r\n", "\n").splitlines() == lines
+
+
+def test_an_exercise_not_submitted_is_missing_in_one_line_not_an_error_per_check(tmp_path):
+    exercise = rubric.load(EX02)
+    submissions = make_class(tmp_path / "subs", {"ann": reference_files([EX01])})
+    (student,) = FindSubmissions(submissions, tmp_path / "out", [EX01, EX02])()
+    missing = GradeExercise(exercise, None, "cpu", Limits(wall_seconds=10), [], None, queue.Queue())(student)
+    assert missing.status == "missing" and missing.points == 0 and missing.max_points == total_points(EX02)
+    result = StudentResult("ann", [missing])
+    markdown = feedback_markdown(result)
+    assert f"| {EX02} | 0 / {total_points(EX02):g} | {MISSING} |" in markdown
+    section = [line for line in markdown.split(f"## {EX02}", 1)[1].splitlines() if line.strip()]
+    assert section[1:] == [f"**missing**: {md_inline(EX02)}.py was not submitted"]
+    page = feedback_html(result).split("</style>", 1)[1]
+    assert "error" not in page and MISSING in page
+    assert not any(html_text(c.id) in page for c in exercise.checks)
 
 
 def test_a_crash_keeps_the_checks_finished_before_it(graded):
@@ -174,8 +235,9 @@ def test_the_reference_earns_full_marks_on_every_exercise_and_the_stubs_zero(who
 
 def test_every_figure_is_saved_as_a_png_next_to_the_feedback(whole_course):
     _, out = whole_course
-    plotting = [f"{e.name}.{c.id}.png" for e in rubric.load_all() for c in e.checks if c.id.startswith("plot")]
-    assert len(plotting) == 4
+    plots = [(e.name, c) for e in rubric.load_all() for c in e.checks if c.id.startswith("plot")]
+    assert len({(name, c.target) for name, c in plots}) == 4  # four plotting functions, each with a hidden variant
+    plotting = [f"{name}.{c.id}.png" for name, c in plots]
     figures = out / "ref" / "figures"
     assert sorted(p.name for p in figures.iterdir()) == sorted(plotting)
     feedback = (out / "ref" / "feedback.md").read_text()
@@ -188,7 +250,8 @@ def test_every_figure_is_saved_as_a_png_next_to_the_feedback(whole_course):
 def test_the_html_feedback_embeds_every_figure_and_the_class_report_ranks_every_check(whole_course):
     _, out = whole_course
     feedback = (out / "ref" / "feedback.html").read_text()
-    assert feedback.count('src="data:image/png;base64,iVBORw0KGgo') == 4  # the four plots, inlined
+    plotting = [c for e in rubric.load_all() for c in e.checks if c.id.startswith("plot")]
+    assert feedback.count('src="data:image/png;base64,iVBORw0KGgo') == len(plotting) == 8  # every plot, inlined
     assert "http://" not in feedback.replace("http://www.w3.org/2000/svg", "") and "https://" not in feedback
     report = (out / "report.html").read_text()
     checks = sum(len(e.selected(hidden=True)) for e in rubric.load_all())

@@ -501,7 +501,7 @@ def test_a_judge_that_raises_is_a_failed_check_that_says_why(exc):
     check = Check("boom", "boom", 2, "explodes", None, Explodes(exc))
     result = judge_check("ex99", check, [Outcome("ok", {})], [None], CPU)
     assert result.status == "failed" and result.points == 0
-    assert result.message.startswith(f"the results could not be checked ({type(exc).__name__}")
+    assert result.message.startswith(f"with seed 0:\nthe results could not be checked ({type(exc).__name__}")
     holds = Holds(at_least("n", 1, "things")).verdict(Outcome(values={"n": Value("Tensor", torch.tensor(math.inf))}),
                                                       None, {}, CPU)
     assert not holds.passed and "not a count" in holds.message

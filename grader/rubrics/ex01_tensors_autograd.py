@@ -31,22 +31,22 @@ def tracked(g, shape=(2, 3), dtype=torch.float64):
     return {"t": randn(g, *shape, dtype=dtype).requires_grad_(True)}
 
 
-def array_inputs(g, shape=(2, 3)):
-    return {"a": randn(g, *shape)}
+def array_inputs(g, shape=(2, 3), dtype=torch.float64):
+    return {"a": randn(g, *shape, dtype=dtype)}
 
 
 def points(g, shape=(5,), dtype=torch.float64):
     return {"x": randn(g, *shape, dtype=dtype, scale=2.0)}
 
 
-def two_params(g, **fixed):
+def two_params(g, dtype=torch.float64, **fixed):
     values = randn(g, 4, scale=2.0)
-    return {k: torch.tensor(float(fixed.get(k, values[i])), dtype=torch.float64)
+    return {k: torch.tensor(float(fixed.get(k, values[i])), dtype=dtype)
             for i, k in enumerate(("x", "y", "t1", "t2"))}
 
 
-def regression(g, n=5, d=3):
-    return {"w": randn(g, d), "X": randn(g, n, d)}
+def regression(g, n=5, d=3, dtype=torch.float64):
+    return {"w": randn(g, d, dtype=dtype), "X": randn(g, n, d, dtype=dtype)}
 
 
 def batches(g, k=3, b=4, d=2):
@@ -165,18 +165,36 @@ EXERCISE.add(
 )
 
 ### BEGIN HIDDEN TESTS
+# Each hidden variant also runs a case on the meta device (shapes and dtypes, no data): the results must stay on the
+# inputs' device, which a run on a CPU-only machine cannot otherwise tell.
 EXERCISE.add(
-    EXERCISE.check("make_grid").hidden_variant(1, case(0, n_rows=1, n_cols=7), case(0, n_rows=5, n_cols=6)),
+    EXERCISE.check("make_grid").hidden_variant(1, case(0, n_rows=1, n_cols=7), case(0, n_rows=5, n_cols=6),
+                                               case(0, n_rows=3, n_cols=2, device="meta")),
     EXERCISE.check("pairwise_sq_dists").hidden_variant(
-        1, case(301, n=7, m=2, d=4), case(302, n=3, m=3, d=5, dtype=torch.float32)),
-    EXERCISE.check("standardize").hidden_variant(1, case(303, n=2, d=1), case(304, n=20, d=6, dtype=torch.float32)),
-    EXERCISE.check("flatten_images").hidden_variant(1, case(305, n=1, c=1, h=2, w=2), case(306, n=5, c=2, h=3, w=1)),
-    EXERCISE.check("to_numpy").hidden_variant(1, case(307, shape=(4,), dtype=torch.float32), case(308, shape=(2, 2, 2))),
-    EXERCISE.check("x2_sin_grad").hidden_variant(1, case(309, shape=(3, 1, 2)), case(310, shape=(4,), dtype=torch.float32)),
-    EXERCISE.check("x2_sin_autograd").hidden_variant(1, case(311, shape=(2, 2)), case(312, shape=(3,), dtype=torch.float32)),
-    EXERCISE.check("two_param_grads").hidden_variant(1, case(313), case(314), case(315)),
-    EXERCISE.check("detached_grad").hidden_variant(1, case(316, shape=(2, 3))),
-    EXERCISE.check("accumulated_grad").hidden_variant(1, case(317, k=5, b=2, d=3)),
-    EXERCISE.check("per_batch_grads").hidden_variant(1, case(318, k=4, b=3, d=1)),
+        1, case(301, n=7, m=2, d=4), case(302, n=3, m=3, d=5, dtype=torch.float32),
+        case(319, n=2, m=3, d=2, dtype=torch.float32, device="meta")),
+    EXERCISE.check("standardize").hidden_variant(1, case(303, n=2, d=1), case(304, n=20, d=6, dtype=torch.float32),
+                                                 case(320, n=4, d=2, device="meta")),
+    EXERCISE.check("flatten_images").hidden_variant(1, case(305, n=1, c=1, h=2, w=2), case(306, n=5, c=2, h=3, w=1),
+                                                    case(321, n=2, c=1, h=2, w=3, device="meta")),
+    EXERCISE.check("to_numpy").hidden_variant(1, case(307, shape=(4,), dtype=torch.float32),
+                                              case(308, shape=(2, 2, 2)), case(399, shape=(3,), device="offhost")),
+    EXERCISE.check("from_numpy_shared").hidden_variant(1, case(322, shape=(5,), dtype=torch.float32),
+                                                       case(323, shape=(2, 1, 3))),
+    EXERCISE.check("x2_sin_grad").hidden_variant(
+        1, case(309, shape=(3, 1, 2)), case(310, shape=(4,), dtype=torch.float32),
+        case(324, shape=(2, 2), dtype=torch.float32, device="meta")),
+    EXERCISE.check("x2_sin_autograd").hidden_variant(
+        1, case(311, shape=(2, 2)), case(312, shape=(3,), dtype=torch.float32), case(325, shape=(3,), device="meta")),
+    EXERCISE.check("two_param_grads").hidden_variant(
+        1, case(313), case(314), case(315), case(326, dtype=torch.float32),
+        case(327, dtype=torch.float32, device="meta")),
+    EXERCISE.check("predict_no_grad").hidden_variant(
+        1, case(328, n=1, d=4), case(329, n=7, d=2, dtype=torch.float32), case(330, n=3, d=2, device="meta")),
+    EXERCISE.check("detached_grad").hidden_variant(1, case(316, shape=(2, 3)), case(331, shape=(4,), device="meta")),
+    EXERCISE.check("accumulated_grad").hidden_variant(1, case(317, k=5, b=2, d=3),
+                                                      case(332, k=2, b=3, d=2, device="meta")),
+    EXERCISE.check("per_batch_grads").hidden_variant(1, case(318, k=4, b=3, d=1),
+                                                     case(333, k=3, b=2, d=2, device="meta")),
 )
 ### END HIDDEN TESTS

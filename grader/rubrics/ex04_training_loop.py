@@ -1,9 +1,11 @@
 """Rubric for exercise 4: Dataset, DataLoader, the training loop, evaluation, an MLP on Iris, SGD vs Adam."""
 
+import math
+
 import torch
 from torch import nn
 
-from grader import data, fresh, rebuild
+from grader import data, figures, fresh, rebuild
 from grader.checks import MODE_HINTS, Holds, Match, Require, at_least, is_true, like
 from grader.thresholds import Measure, Threshold, prediction
 from grader.probes import Numbers, Spy, StudentError, describe_figure, memo, outputs_named
@@ -15,20 +17,36 @@ TRAINING = dict(rtol=1e-4, atol=1e-6)  # float32 training steps in the same orde
 
 # --- inputs ----------------------------------------------------------------------------------------
 
-def classification(g, n=10, d=3, c=3):
-    """Seeded features, labels and the weights of a fixed linear classifier."""
+def classification(g, n=10, d=3, c=3, batch_size=4, loader_seed=3, loss="cross_entropy", optimizer="sgd"):
+    """Seeded features, labels and the weights of a fixed linear classifier; the loader's batch size and seed,
+    and the loss and optimizer the probes hand to the code (by name: ``LOSSES``, ``OPTIMIZERS``)."""
     return {"X": torch.randn(n, d, generator=g), "y": torch.randint(0, c, (n,), generator=g),
             "W": torch.randn(c, d, generator=g) * 0.5, "b": torch.randn(c, generator=g) * 0.1,
-            "W2": torch.randn(c, c, generator=g) * 0.5, "b2": torch.randn(c, generator=g) * 0.1}
+            "W2": torch.randn(c, c, generator=g) * 0.5, "b2": torch.randn(c, generator=g) * 0.1,
+            "batch_size": batch_size, "seed": loader_seed, "loss": loss, "optimizer": optimizer}
 
 
-def mlp_inputs(g, n=5, d=4, h=8, c=3):
+LOSSES = {"cross_entropy": lambda: nn.CrossEntropyLoss(),
+          "label_smoothing": lambda: nn.CrossEntropyLoss(label_smoothing=0.2)}
+OPTIMIZERS = {"sgd": lambda params: torch.optim.SGD(params, lr=0.5),
+              "adam": lambda params: torch.optim.Adam(params, lr=0.05)}
+
+
+def mlp_inputs(g, n=5, d=4, h=8, c=3, p_drop=None):
+    """An MLP's sizes (and its ``p_drop``, when given), inputs, and values for its parameters."""
     return {"X": torch.randn(n, d, generator=g), "n_in": d, "n_hidden": h, "n_out": c,
-            "params": torch.randn(d * h + h + h * h + h + h * c + c, generator=g) * 0.5}
+            "params": torch.randn(d * h + h + h * h + h + h * c + c, generator=g) * 0.5,
+            **({"p_drop": p_drop} if p_drop is not None else {})}
 
 
 def iris_inputs(g, epochs=60):
     return {"epochs": epochs}
+
+
+def loss_curves(g, names=("sgd", "adam"), epochs=4):
+    """Decreasing training losses, one curve per optimizer name."""
+    steps = torch.rand(len(names), epochs, generator=g, dtype=torch.float64) * 0.2
+    return {"names": tuple(names), "losses": 1.2 - steps.cumsum(dim=1) + steps[:, :1]}
 
 
 # --- probes ----------------------------------------------------------------------------------------
@@ -69,9 +87,10 @@ def probe_loader(trial):
     i = trial.inputs
     make = trial.target("make_loader")
     ids = torch.arange(len(i["y"]), device=i["y"].device)  # distinct labels, so that any reordering shows
-    plain = batches(make(i["X"], i["y"], 4), "make_loader")
-    shuffled = batches(make(i["X"], ids, 4, shuffle=True, seed=3), "make_loader")
-    again = batches(make(i["X"], ids, 4, shuffle=True, seed=3), "make_loader")
+    size, seed = i["batch_size"], i["seed"]
+    plain = batches(make(i["X"], i["y"], size), "make_loader")
+    shuffled = batches(make(i["X"], ids, size, shuffle=True, seed=seed), "make_loader")
+    again = batches(make(i["X"], ids, size, shuffle=True, seed=seed), "make_loader")
     return {"batch_sizes": Numbers([len(yb) for _, yb in plain]),
             "X_in_order": torch.cat([xb for xb, _ in plain]),
             "same_seed_same_order": bool(torch.equal(torch.cat([yb for _, yb in again]),
@@ -87,8 +106,8 @@ def probe_train_epoch(trial):
     i = trial.inputs
     model = Spy(linear_model(i))
     model.eval()  # train_epoch must switch it to training mode itself
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
-    loss = trial.target("train_epoch")(model, fixed_loader(i), nn.CrossEntropyLoss(), optimizer)
+    optimizer = OPTIMIZERS[i["optimizer"]](model.parameters())
+    loss = trial.target("train_epoch")(model, fixed_loader(i), LOSSES[i["loss"]](), optimizer)
     first = model.inner[0]
     return {"ran_in_training_mode": model.facts()["ran_in_training_mode"],
             "weight": first.weight, "bias": first.bias, "loss": loss}
@@ -98,7 +117,7 @@ def probe_evaluate(trial):
     i = trial.inputs
     model = Spy(linear_model(i, dropout=True))
     model.train()  # evaluate must switch dropout off itself
-    result = outputs_named(trial.target("evaluate")(model, fixed_loader(i), nn.CrossEntropyLoss()),
+    result = outputs_named(trial.target("evaluate")(model, fixed_loader(i), LOSSES[i["loss"]]()),
                            ("mean_loss", "accuracy"), "evaluate")
     facts = model.facts()
     return {"ran_in_eval_mode": facts["ran_in_eval_mode"], "ran_without_autograd": facts["ran_without_autograd"],
@@ -110,7 +129,7 @@ LAYER_CODES = {nn.Linear: 1, nn.ReLU: 2, nn.Dropout: 3}
 
 def student_mlp(trial):
     i = trial.inputs
-    model = trial.target("MLP")(i["n_in"], i["n_hidden"], i["n_out"])
+    model = trial.target("MLP")(i["n_in"], i["n_hidden"], i["n_out"], *([i["p_drop"]] if "p_drop" in i else []))
     if not isinstance(model, nn.Module):
         raise StudentError(f"MLP(...) should be an nn.Module; it is a {type(model).__name__}")
     return model
@@ -225,26 +244,123 @@ def probe_compare(trial):
     return {name: Numbers(list(curves[name]), dtype=torch.float64) for name in ("sgd", "adam")}
 
 
+def probe_fit_iris_arguments(trial):
+    """``fit_iris`` for ``epochs`` epochs on the inputs' device: how many losses it returns, and where its model's
+    parameters live (as a tensor without values on their device, for the verdict's device check)."""
+    split = data.iris_split()
+    result = trial.target("fit_iris")(split.X_train.to(trial.device), split.y_train.to(trial.device),
+                                      trial.inputs["epochs"])
+    model, losses = outputs_named(result, ("model", "losses"), "fit_iris").values()
+    if not isinstance(model, nn.Module):
+        raise StudentError(f"fit_iris should return (model, losses); its model is a {type(model).__name__}")
+    where = [p.detach().reshape(-1)[:0] for p in model.parameters()]
+    return {"n_losses": Numbers(len(list(losses))), "parameters": torch.cat(where) if where else None}
+
+
 def probe_plot(trial):
-    curves = {"sgd": [1.1, 0.9, 0.8, 0.7], "adam": [1.0, 0.5, 0.3, 0.2]}
+    i = trial.inputs
+    curves = {name: i["losses"][k].tolist() for k, name in enumerate(i["names"])}
     return describe_figure(trial.target("plot_loss_curves")(curves), "plot_loss_curves")
+
+
+def draws_each_curve(values, inputs):
+    """Each curve drawn as a line of its losses, and named in the legend."""
+    drawing = figures.Drawing.of(values)
+    for name, losses in zip(inputs["names"], inputs["losses"]):
+        if drawing.line_through(None, losses) is None:
+            return (f"no line draws the {name!r} losses {[round(x, 3) for x in losses.tolist()]}: plot each curve's "
+                    "values (ax.plot(epochs, losses, label=name))")
+    missing = [name for name in inputs["names"] if name not in drawing.legend_entries()]
+    if missing:
+        return f"the legend does not name {', '.join(map(repr, missing))}: label each line with its key (label=name)"
+    return None
 
 
 # --- what wrong answers look like ------------------------------------------------------------------
 
-def epoch_by_hand(i, zero_grad=True, per_batch_mean=False):
+def epoch_by_hand(i, zero_grad=True, per_batch_mean=False, softmax_first=False, step=True):
+    """What ``train_epoch`` gives the probe's model, loss and optimizer, done right or with one mistake."""
     model = linear_model(i)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    optimizer, loss_fn = OPTIMIZERS[i["optimizer"]](model.parameters()), LOSSES[i["loss"]]()
     losses, sizes = [], []
     for xb, yb in fixed_loader(i):
         if zero_grad:
             optimizer.zero_grad()
-        loss = nn.functional.cross_entropy(model(xb), yb)
+        out = model(xb)
+        loss = loss_fn(torch.softmax(out, dim=1) if softmax_first else out, yb)
         loss.backward()
-        optimizer.step()
+        if step:
+            optimizer.step()
         losses.append(loss.item()), sizes.append(len(yb))
     mean = sum(losses) / len(losses) if per_batch_mean else sum(x * n for x, n in zip(losses, sizes)) / sum(sizes)
     return {"loss": mean, "weight": model[0].weight.detach(), "bias": model[0].bias.detach()}
+
+
+WEIGHTS = ["weight", "bias"]
+EPOCH_MISTAKES = [
+    like("the gradients were never zeroed, so each step used the running sum of all earlier batches' gradients: "
+         "call optimizer.zero_grad() before backward()", lambda i: epoch_by_hand(i, zero_grad=False), outputs=WEIGHTS),
+    like("you applied a softmax before the loss: nn.CrossEntropyLoss applies log-softmax itself, so pass it the "
+         "logits", lambda i: epoch_by_hand(i, softmax_first=True), outputs=WEIGHTS),
+    like("the weights did not move: call optimizer.step() after loss.backward() (and optimizer.zero_grad() before "
+         "backward, not between backward and step)", lambda i: epoch_by_hand(i, step=False), outputs=WEIGHTS),
+    like("you averaged the batch losses, but the last batch is smaller: weight each batch's loss by its number of "
+         "samples", lambda i: epoch_by_hand(i, per_batch_mean=True), outputs=["loss"]),
+]
+TRAINED_LINEAR = {"weight": "`inner.0.weight` (the weight of the model's nn.Linear layer) after one epoch",
+                  "bias": "`inner.0.bias` (the bias of the model's nn.Linear layer) after one epoch"}
+
+
+def initialise(model, generator):
+    """Each nn.Linear's weights drawn as its ``reset_parameters`` draws them, from ``generator``."""
+    with torch.no_grad():
+        for layer in model:
+            if isinstance(layer, nn.Linear):
+                nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
+                bound = 1 / math.sqrt(layer.in_features)
+                layer.bias.uniform_(-bound, bound, generator=generator)
+
+
+def curves_by_hand(i, seed_each=True, fresh_model=True, swapped=False):
+    """``compare_optimizers``' two curves, done right or with one mistake, on the CPU. The MLP's initial weights
+    are drawn as ``torch.manual_seed(seed)`` then ``MLP(...)`` draw them, from a generator of its own (the
+    grading process's random state is neither used nor changed)."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    split = data.iris_split()
+    curves, model, generator = {}, None, torch.Generator()
+    for k, (name, make) in enumerate((("sgd", torch.optim.SGD), ("adam", torch.optim.Adam))):
+        if seed_each or k == 0:
+            generator.manual_seed(i["seed"])
+        if fresh_model or model is None:
+            model = nn.Sequential(nn.Linear(4, 32), nn.ReLU(), nn.Dropout(0.0), nn.Linear(32, 32), nn.ReLU(),
+                                  nn.Linear(32, 3))
+            initialise(model, generator)
+        loader = DataLoader(TensorDataset(split.X_train, split.y_train), batch_size=16, shuffle=True,
+                            generator=torch.Generator().manual_seed(i["seed"]))
+        optimizer, curve = make(model.parameters(), lr=0.01), []
+        for _ in range(i["epochs"]):
+            model.train()
+            total, count = 0.0, 0
+            for xb, yb in loader:
+                optimizer.zero_grad()
+                loss = nn.functional.cross_entropy(model(xb), yb)
+                loss.backward()
+                optimizer.step()
+                total, count = total + loss.item() * len(yb), count + len(yb)
+            curve.append(total / count)
+        curves[name] = torch.tensor(curve, dtype=torch.float64)
+    return {"sgd": curves["adam"], "adam": curves["sgd"]} if swapped else curves
+
+
+CURVE_MISTAKES = [
+    like("the curves are swapped: 'sgd' holds Adam's losses and 'adam' SGD's",
+         lambda i: curves_by_hand(i, swapped=True)),
+    like("Adam's model did not start from the weights SGD's started from: call torch.manual_seed(seed) again before "
+         "building each optimizer's model", lambda i: curves_by_hand(i, seed_each=False), outputs=["adam"]),
+    like("Adam went on training the model SGD had trained: build a fresh MLP for each optimizer",
+         lambda i: curves_by_hand(i, fresh_model=False), outputs=["adam"]),
+]
 
 
 def softmax_logits(i):
@@ -271,14 +387,7 @@ EXERCISE.add(
           classification, (case(1, n=10),)),
     Check("train_epoch", "train_epoch", 3, "zero_grad, forward, loss, backward, step for every batch; "
           "returns the mean loss per sample", probe_train_epoch,
-          Match(**TRAINING,
-                explain=MODE_HINTS,
-                mistakes=[like("the gradients were never zeroed, so each step used the running sum of all "
-                               "earlier batches' gradients: call optimizer.zero_grad() before backward()",
-                               lambda i: epoch_by_hand(i, zero_grad=False), outputs=["weight", "bias"]),
-                          like("you averaged the batch losses, but the last batch is smaller: weight each batch's "
-                               "loss by its number of samples", lambda i: epoch_by_hand(i, per_batch_mean=True),
-                               outputs=["loss"])]),
+          Match(**TRAINING, explain=MODE_HINTS, mistakes=EPOCH_MISTAKES, names=TRAINED_LINEAR),
           classification, (case(2, n=10),)),
     Check("evaluate", "evaluate", 3, "mean loss and accuracy in eval mode under torch.no_grad()",
           probe_evaluate,
@@ -310,28 +419,39 @@ EXERCISE.add(
                                  is_true("loss_fell", "the training losses fit_iris returned did not fall")]),
           iris_inputs, (case(0),)),
     Check("compare_optimizers", "compare_optimizers", 2, "SGD and Adam loss curves from the same start",
-          probe_compare, Match(rtol=1e-3, atol=1e-5, explain={
-              "sgd": "the SGD curve differs from the expected one: follow the docstring's order (seed, model, loader, "
-                     "optimizer) so both optimizers start from the same weights",
-              "adam": "the Adam curve differs from the expected one: follow the docstring's order (seed, model, "
-                      "loader, optimizer) so both optimizers start from the same weights"}),
+          probe_compare, Match(rtol=1e-3, atol=1e-5, mistakes=CURVE_MISTAKES),
           lambda g, epochs=8, train_seed=0: {"epochs": epochs, "seed": train_seed}, (case(0),)),
-    Check("plot_loss_curves", "plot_loss_curves", 1, "a line per optimizer, labelled axes and a legend",
+    Check("plot_loss_curves", "plot_loss_curves", 1, "a line per optimizer drawing its losses, labelled axes and "
+          "a legend naming them",
           probe_plot,
           Holds(at_least("figure/lines", 2, "lines (one per optimizer)"),
                 is_true("figure/labelled", "label both axes (ax.set_xlabel('epoch'), ax.set_ylabel('loss'))"),
-                is_true("figure/legend", "add a legend naming each optimizer (label=name, then ax.legend())")),
-          None, (case(0),)),
+                is_true("figure/legend", "add a legend naming each optimizer (label=name, then ax.legend())"),
+                Require(draws_each_curve)),
+          loss_curves, (case(0),)),
 )
 
 ### BEGIN HIDDEN TESTS
+# Every argument varies: the loader's batch size and seed, the loss and the optimizer a loop is handed, p_drop, the
+# epochs of fit_iris (whose model must also live on the inputs' device: a case on the meta device, no data), and
+# the curves plotted.
 EXERCISE.add(
     EXERCISE.check("TensorPairs").hidden_variant(1, case(401, n=1, d=5), case(402, n=12, d=1)),
-    EXERCISE.check("make_loader").hidden_variant(1, case(403, n=9, d=2), case(404, n=3, d=1)),
-    EXERCISE.check("train_epoch").hidden_variant(2, case(405, n=13, d=5, c=4), case(406, n=3, d=2, c=2)),
-    EXERCISE.check("evaluate").hidden_variant(2, case(407, n=11, d=4, c=5), case(408, n=1, d=2, c=2)),
-    EXERCISE.check("MLP.__init__").hidden_variant(1, case(409, d=2, h=5, c=7)),
+    EXERCISE.check("make_loader").hidden_variant(1, case(403, n=9, d=2), case(404, n=3, d=1),
+                                                 case(413, n=11, d=2, batch_size=3, loader_seed=11)),
+    EXERCISE.check("train_epoch").hidden_variant(2, case(405, n=13, d=5, c=4), case(406, n=3, d=2, c=2),
+                                                 case(414, n=9, d=3, c=3, loss="label_smoothing", optimizer="adam")),
+    EXERCISE.check("evaluate").hidden_variant(2, case(407, n=11, d=4, c=5), case(408, n=1, d=2, c=2),
+                                              case(415, n=9, d=3, c=4, loss="label_smoothing")),
+    EXERCISE.check("MLP.__init__").hidden_variant(1, case(409, d=2, h=5, c=7),
+                                                  case(416, d=3, h=4, c=2, p_drop=0.35)),
     EXERCISE.check("MLP.forward").hidden_variant(1, case(410, n=1, d=2, h=3, c=2), case(411, n=20, d=6, h=16, c=4)),
     EXERCISE.check("compare_optimizers").hidden_variant(1, case(412, epochs=5, train_seed=7)),
+    EXERCISE.check("plot_loss_curves").hidden_variant(1, case(417, names=("sgd", "adam", "rmsprop"), epochs=7)),
+    Check("fit_iris.arguments", "fit_iris", 1, "trains for `epochs` epochs (one loss each) a model on the device of "
+          "X_train", probe_fit_iris_arguments,
+          Match(names={"n_losses": "the number of losses fit_iris returned",
+                       "parameters": "the model's parameters"}),
+          iris_inputs, (case(418, epochs=2), case(419, epochs=0, device="meta")), hidden=True),
 )
 ### END HIDDEN TESTS

@@ -5,10 +5,11 @@ import math
 import torch
 from torch import nn
 
-from grader import fresh, rebuild
+from grader import figures, fresh, rebuild
 from grader.checks import GradcheckConsistent, Holds, Match, Require, at_least, is_true, like, scaled_by, shape_of
 from grader.thresholds import Threshold, prediction
-from grader.probes import Backward, Call, Numbers, SelfGradcheck, StudentError, describe_figure, memo, outputs_named
+from grader.probes import (Backward, Call, Numbers, SelfGradcheck, StudentError, describe_figure, memo,
+                           outputs_named, unused_parameters)
 from grader.rubric import Check, Exercise, case, randn
 
 EXERCISE = Exercise("ex05_heteroscedastic", "Heteroscedastic regression", time_limit=120)
@@ -19,9 +20,18 @@ TWO_SIGMA = math.erf(2 / math.sqrt(2))  # 0.9545: the probability of |z| <= 2 fo
 
 # --- inputs ----------------------------------------------------------------------------------------
 
-def nll_inputs(g, shape=(6,), dtype=torch.float64):
-    return {"mu": randn(g, *shape, dtype=dtype), "logvar": randn(g, *shape, dtype=dtype, scale=0.8),
+def nll_inputs(g, shape=(6,), dtype=torch.float64, logvar_shift=0.0):
+    """``logvar_shift`` moves the log-variances: near 100, exp(logvar) overflows float32 (a variance computed
+    first, then its log, is inf)."""
+    return {"mu": randn(g, *shape, dtype=dtype),
+            "logvar": randn(g, *shape, dtype=dtype, scale=0.8, shift=logvar_shift),
             "y": randn(g, *shape, dtype=dtype, scale=1.5), "grad_out": randn(g, dtype=dtype)}
+
+
+def fit_inputs(g, n=64, epochs=1, lr=0.1):
+    """Training data of the public kind, and the epochs and learning rate to train with."""
+    x = torch.rand(n, 1, generator=g)
+    return {"x": x, "y": torch.sin(6 * x) + (0.1 + x) * torch.randn(n, 1, generator=g), "epochs": epochs, "lr": lr}
 
 
 def net_inputs(g, n=5, hidden=32):
@@ -31,7 +41,13 @@ def net_inputs(g, n=5, hidden=32):
 # --- the loss by other means ----------------------------------------------------------------------
 
 def gaussian_nll_loss(i):
-    return {"out": nn.GaussianNLLLoss(full=True)(i["mu"], i["y"], torch.exp(i["logvar"]))}
+    """nn.GaussianNLLLoss(full=True) computed in float64 (where exp(logvar) does not overflow), in the inputs'
+    dtype; for inputs on the meta device, a tensor of that dtype there."""
+    mu = i["mu"]
+    if mu.device.type == "meta":
+        return {"out": torch.empty((), dtype=mu.dtype, device=mu.device)}
+    loss = nn.GaussianNLLLoss(full=True)(mu.double(), i["y"].double(), torch.exp(i["logvar"].double()))
+    return {"out": loss.to(mu.dtype)}
 
 
 def nll_without_constant(i):
@@ -71,12 +87,47 @@ def two_outputs(result, owner):
     return outputs_named(result, ("mu", "logvar"), owner).values()
 
 
+BODY = ("Linear", "Tanh", "Linear", "Tanh")  # the docstring's self.body, layer by layer
+
+
+def body_layers(model: nn.Module) -> str:
+    """The classes of ``model.body``'s layers, in order ("" when it is not an ``nn.Sequential``)."""
+    body = getattr(model, "body", None)
+    return ", ".join(type(layer).__name__ for layer in body) if isinstance(body, nn.Sequential) else ""
+
+
 def probe_structure(trial):
     model = student_net(trial, trial.inputs["hidden"]).to(trial.device)
     heads = {name: getattr(model, name, None) for name in ("mu_head", "logvar_head")}
     mu, logvar = two_outputs(model(trial.inputs["x"]), "forward")
     facts = {f"{name}_is_linear_to_1": isinstance(h, nn.Linear) and h.out_features == 1 for name, h in heads.items()}
-    return {**facts, "mu_shape": Numbers(list(mu.shape)), "logvar_shape": Numbers(list(logvar.shape))}
+    widths = [h.in_features if isinstance(h, nn.Linear) else -1 for h in heads.values()]
+    return {**facts, "mu_shape": Numbers(list(mu.shape)), "logvar_shape": Numbers(list(logvar.shape)),
+            "head_inputs": Numbers(widths), "unused_parameters": unused_parameters(model, [mu, logvar]),
+            "body_layers": figures.text_tensor(body_layers(model))}
+
+
+def heads_read_hidden(values, inputs):
+    widths = values.get("head_inputs")
+    hidden = inputs["hidden"]
+    if widths is None or widths.tolist() != [hidden, hidden]:
+        found = "unknown" if widths is None else widths.tolist()
+        return (f"HeteroscedasticNet({hidden}) should have heads nn.Linear({hidden}, 1) on a body of width {hidden}; "
+                f"the heads read {found} features: use the `hidden` argument")
+    return None
+
+
+def body_as_given(values, inputs):
+    found = figures.text_of(values.get("body_layers"))
+    if found == ", ".join(BODY):
+        return None
+    return ("self.body should be nn.Sequential(nn.Linear(1, hidden), nn.Tanh(), nn.Linear(hidden, hidden), "
+            f"nn.Tanh()), in this order; {f'its layers are {found}' if found else 'it is not an nn.Sequential'}")
+
+
+def every_parameter_used(values, inputs):
+    unused = figures.text_of(values.get("unused_parameters"))
+    return f"these parameters never influence mu or logvar: {unused}" if unused else None
 
 
 def shape_is(name, what):
@@ -137,10 +188,90 @@ def the_net_of_the_docstring(values, inputs):
     return None
 
 
+def probe_fit_arguments(trial):
+    """``fit_heteroscedastic`` with 0 epochs, then (same seed) 1 epoch at ``lr``: the largest change of a parameter
+    is Adam's first step, ``lr`` (an ignored ``epochs`` or ``lr`` shows); on meta inputs, where the parameters live."""
+    i, fit = trial.inputs, trial.target("fit_heteroscedastic")
+
+    def parameters(epochs, **lr):
+        torch.manual_seed(trial.seed)
+        model = fit(i["x"], i["y"], epochs, **lr)
+        if not isinstance(model, nn.Module):
+            raise StudentError(f"fit_heteroscedastic should return the trained model; it returned a "
+                               f"{type(model).__name__}")
+        return [p.detach().clone() for p in model.parameters()]
+
+    start = parameters(0)
+    where = {"parameters": torch.cat([p.reshape(-1)[:0] for p in start]) if start else None}
+    if trial.device.type == "meta":
+        return where
+    after = parameters(i["epochs"], lr=i["lr"])
+    if len(after) != len(start) or any(a.shape != b.shape for a, b in zip(after, start)):
+        raise StudentError("fit_heteroscedastic returned models of different shapes for the same seed")
+    return {**where, "largest_step": max(float((a - b).abs().max()) for a, b in zip(after, start))}
+
+
 def probe_plot(trial):
+    """The figure, and the model's mean and sigma at the x where each line and band is drawn (to judge what they
+    draw), and the data given."""
     task = fresh.heteroscedastic()
-    x, y = task["x_train"][:300].to(trial.device), task["y_train"][:300].to(trial.device)
-    return describe_figure(trial.target("plot_band")(trained(trial), x, y), "plot_band")
+    x, y = trial.place(task["x_train"][:300]), trial.place(task["y_train"][:300])
+    model = trained(trial)
+    facts = describe_figure(trial.target("plot_band")(model, x, y), "plot_band")
+    drawing = figures.Drawing.of({k: v.tensor if isinstance(v, Numbers) else v for k, v in facts.items()})
+    model.eval()
+    with torch.no_grad():
+        for kind, artists in (("line", drawing.lines), ("band", drawing.bands)):
+            for k, artist in enumerate(artists):
+                at = artist.x.to(torch.float32).unsqueeze(1).to(trial.device)
+                mu, logvar = two_outputs(model(at), "the model")
+                facts[f"model/{kind}/{k}/mu"] = mu.reshape(-1)
+                facts[f"model/{kind}/{k}/sigma"] = torch.exp(logvar.reshape(-1) / 2)
+    return {**facts, "given/x": x[:, 0], "given/y": y[:, 0]}
+
+
+BAND = dict(rtol=1e-3, atol=1e-4)
+
+
+def band_is_two_sigma(values, inputs):
+    """A band drawn from mu - 2 sigma to mu + 2 sigma of the model, at the x where it is drawn."""
+    drawing = figures.Drawing.of(values)
+    for k, band in enumerate(drawing.bands):
+        mu, sigma = values.get(f"model/band/{k}/mu"), values.get(f"model/band/{k}/sigma")
+        if figures.close(band.lower, mu - 2 * sigma, **BAND) and figures.close(band.upper, mu + 2 * sigma, **BAND):
+            return None
+    for k, band in enumerate(drawing.bands):
+        mu, sigma = values.get(f"model/band/{k}/mu"), values.get(f"model/band/{k}/sigma")
+        if mu is not None and sigma is not None and len(mu) == len(band.x) and len(band.x):
+            half, var = (band.upper - band.lower) / 2, sigma ** 2
+            said = ("its half-width is sigma^2 (the variance), not 2 sigma" if figures.close(half, 2 * var, **BAND)
+                    else "its half-width is sigma, not 2 sigma" if figures.close(half, sigma, **BAND)
+                    else "its centre is not the predicted mean" if not figures.close((band.upper + band.lower) / 2, mu,
+                                                                                     **BAND)
+                    else f"its half-width is {float(half.mean()):.4g} on average where 2 sigma is "
+                         f"{float(2 * sigma.mean()):.4g}")
+            return f"the band is not mu +- 2 sigma with sigma = exp(logvar / 2): {said}"
+    return "no band (ax.fill_between) draws mu - 2 sigma to mu + 2 sigma"
+
+
+def line_is_the_mean(values, inputs):
+    drawing = figures.Drawing.of(values)
+    for k, line in enumerate(drawing.lines):
+        if len(line.x) > 1 and figures.close(line.y, values.get(f"model/line/{k}/mu"), **BAND):
+            return None if bool((line.x[1:] >= line.x[:-1]).all()) else \
+                "the mean's line is drawn over unsorted x (it zigzags): sort x first (torch.argsort)"
+    return "no line draws the predicted mean mu(x) (ax.plot over x sorted in increasing order)"
+
+
+def points_are_the_data(values, inputs):
+    given = values.get("given/x"), values.get("given/y")
+    if given[0] is None or given[1] is None:
+        return "the data given to plot_band were not reported"
+    data = torch.stack([given[0].double(), given[1].double()], dim=1)
+    for xy, _ in figures.Drawing.of(values).scatters:
+        if figures.close(xy, data):
+            return None
+    return "no scatter draws the data (x, y) given to plot_band (ax.scatter(x, y))"
 
 
 # --- measured here ------------------------------------------------------------------------------
@@ -224,7 +355,8 @@ EXERCISE.add(
           "forward gives (mu, logvar), each (N, 1)", probe_structure,
           Holds(is_true("mu_head_is_linear_to_1", "self.mu_head should be nn.Linear(hidden, 1)"),
                 is_true("logvar_head_is_linear_to_1", "self.logvar_head should be nn.Linear(hidden, 1)"),
-                shape_is("mu_shape", "mu"), shape_is("logvar_shape", "logvar")),
+                shape_is("mu_shape", "mu"), shape_is("logvar_shape", "logvar"), Require(heads_read_hidden),
+                Require(body_as_given), Require(every_parameter_used)),
           net_inputs, (case(4),)),
     Check("fit_heteroscedastic.sigma", "fit_heteroscedastic", 2,
           "the learned sigma(x) rises with the true sigma(x) (rank correlation on a grid of x)", probe_trained,
@@ -247,20 +379,39 @@ EXERCISE.add(
           probe_trained, trained_to("RMSE of the learned mean against the true mean", mean_rmse, threshold=0.1,
                                    higher_is_better=False, margin=0.03),
           None, (case(0),)),
-    Check("plot_band", "plot_band", 1, "the data as points, the mean as a line, the +-2 sigma band, labelled axes",
+    Check("plot_band", "plot_band", 1, "the data as points, the mean as a line, the +-2 sigma band, labelled axes "
+          "(judged on the data drawn)",
           probe_plot,
           Holds(at_least("figure/points", 1, "scatter of the data (ax.scatter)"),
                 at_least("figure/lines", 1, "line for the predicted mean (ax.plot)"),
                 at_least("figure/bands", 1, "band for mu +- 2 sigma (ax.fill_between)"),
-                is_true("figure/labelled", "label both axes (ax.set_xlabel, ax.set_ylabel)")),
+                is_true("figure/labelled", "label both axes (ax.set_xlabel, ax.set_ylabel)"),
+                Require(points_are_the_data), Require(line_is_the_mean), Require(band_is_two_sigma)),
           None, (case(0),)),
 )
 
 ### BEGIN HIDDEN TESTS
+# Large log-variances in float32, where exp(logvar) overflows (a variance computed first, then its log, is inf; a
+# division by exp(logvar), which the docstring warns against, has a NaN gradient there), cases on
+# the meta device (shapes and dtypes, no data: results on the inputs' device), other hidden sizes, and the epochs
+# and learning rate of the fit.
 EXERCISE.add(
     EXERCISE.check(NLL).hidden_variant(2, case(501, shape=()), case(502, shape=(2, 3, 4)),
-                                       case(503, shape=(5,), dtype=torch.float32)),
-    EXERCISE.check(f"{NLL}.grad").hidden_variant(1, case(504, shape=(3, 3)), case(505, shape=())),
+                                       case(503, shape=(5,), dtype=torch.float32),
+                                       case(508, shape=(4, 3), dtype=torch.float32, logvar_shift=100.0),
+                                       case(509, shape=(3,), device="meta")),
+    EXERCISE.check(f"{NLL}.grad").hidden_variant(1, case(504, shape=(3, 3)), case(505, shape=()),
+                                                 case(510, shape=(4, 3), dtype=torch.float32, logvar_shift=100.0),
+                                                 case(511, shape=(2, 2), device="meta")),
     EXERCISE.check("HeteroscedasticNet").hidden_variant(1, case(506, n=1, hidden=3), case(507, n=17, hidden=16)),
+    Check("fit_heteroscedastic.arguments", "fit_heteroscedastic", 1, "trains for `epochs` Adam steps at `lr` a model "
+          "on the device of x", probe_fit_arguments,
+          Match(rtol=1e-3, atol=1e-7, names={"largest_step": "the largest change of a parameter in one epoch "
+                                                             "(Adam's first step is lr)",
+                                             "parameters": "the model's parameters"}),
+          fit_inputs, (case(512, epochs=1, lr=0.1), case(513, epochs=1, lr=0.004), case(514, epochs=0, device="meta")),
+          hidden=True),
+    # x and y on a stand-in for a GPU (grader/offhost.py): what is plotted must be copied to the host first.
+    EXERCISE.check("plot_band").hidden_variant(1, case(599, device="offhost")),
 )
 ### END HIDDEN TESTS

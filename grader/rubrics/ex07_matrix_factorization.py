@@ -6,7 +6,7 @@ from torch import nn
 from grader import data
 from grader.checks import Holds, Match, Mistake, Require, like, scaled_by
 from grader.thresholds import Threshold, prediction
-from grader.probes import Numbers, StudentError, memo
+from grader.probes import Numbers, StudentError, memo, standing_in
 from grader.rubric import Check, Exercise, case
 
 EXERCISE = Exercise("ex07_matrix_factorization", "Matrix factorization on MovieLens", time_limit=180)
@@ -16,14 +16,22 @@ SAMPLE_USERS = (0, 10, 100, 500, 942)
 
 # --- inputs ----------------------------------------------------------------------------------------
 
-def mf_inputs(g, n_users=5, n_items=7, k=3, batch=6, lam=0.1, user=2, top=3):
-    return {"n_users": n_users, "n_items": n_items, "k": k, "global_mean": 3.5, "lam": lam,
+def mf_inputs(g, n_users=5, n_items=7, k=3, batch=6, lam=0.1, user=2, top=3, global_mean=3.5):
+    return {"n_users": n_users, "n_items": n_items, "k": k, "global_mean": global_mean, "lam": lam,
             "P": torch.randn(n_users, k, generator=g) * 0.5, "Q": torch.randn(n_items, k, generator=g) * 0.5,
             "bu": torch.randn(n_users, 1, generator=g) * 0.3, "bi": torch.randn(n_items, 1, generator=g) * 0.3,
             "users": torch.randint(0, n_users, (batch,), generator=g),
             "items": torch.randint(0, n_items, (batch,), generator=g),
             "ratings": torch.randint(1, 6, (batch,), generator=g).float(),
             "user": user, "rated": torch.randperm(n_items, generator=g)[: n_items // 3], "top": top}
+
+
+def training_inputs(g, n=20, k=3, epochs=2, lr=0.05, lam=0.3, batch_size=8):
+    """A few ratings of MovieLens' users and movies, and the hyper-parameters ``train_mf`` is given."""
+    return {"users": torch.randint(0, data.N_USERS, (n,), generator=g),
+            "items": torch.randint(0, data.N_ITEMS, (n,), generator=g),
+            "ratings": torch.randint(1, 6, (n,), generator=g).float(), "k": k, "epochs": epochs, "lr": lr,
+            "lam": lam, "batch_size": batch_size}
 
 
 # --- probes ----------------------------------------------------------------------------------------
@@ -37,9 +45,11 @@ def fixed_model(trial):
             raise StudentError(f"MatrixFactorization must keep `self.{name}`, an nn.Embedding")
         if table.weight.shape != i[weights].shape:
             raise StudentError(f"self.{name} has shape {tuple(table.weight.shape)}, expected {tuple(i[weights].shape)}")
-        with torch.no_grad():
-            table.weight.copy_(i[weights])
-    return model.to(trial.device)
+    model.to(trial.device)  # before the tables are set: inputs on the meta device have no values to copy elsewhere
+    with torch.no_grad():
+        for name, weights in zip(TABLES, ("P", "Q", "bu", "bi")):
+            getattr(model, name).weight.copy_(i[weights])
+    return model
 
 
 def probe_structure(trial):
@@ -94,6 +104,39 @@ def probe_trained(trial):
         raise StudentError(f"the trained model must keep its tables as nn.Embedding: {', '.join(TABLES)}")
     return {"predictions": predictions, "global_mean": float(getattr(model, "global_mean", float("nan"))),
             **{name: t.weight for name, t in tables.items()}}
+
+
+def probe_train_arguments(trial):
+    """``train_mf`` with the case's k, epochs, lr, lam and batch size: the size of its tables, its global mean, the
+    batches and lam it hands ``mf_loss`` (the student's own, recorded on the way), and the largest change of a
+    parameter in one full-batch epoch from the same seed (Adam's first step: lr)."""
+    i, train, own_loss = trial.inputs, trial.target("train_mf"), trial.target("mf_loss")
+    calls = []
+
+    def recorded(model, users, items, ratings, lam, *args, **kwargs):
+        calls.append((len(ratings), float(lam)))
+        return own_loss(model, users, items, ratings, lam, *args, **kwargs)
+
+    def fit(epochs, batch_size):
+        torch.manual_seed(trial.seed)
+        model = train(i["users"], i["items"], i["ratings"], k=i["k"], epochs=epochs, lr=i["lr"], lam=i["lam"],
+                      batch_size=batch_size)
+        if not isinstance(model, nn.Module):
+            raise StudentError(f"train_mf should return the trained model; it returned a {type(model).__name__}")
+        return model
+
+    with standing_in(trial, "mf_loss", recorded):
+        model = fit(i["epochs"], i["batch_size"])
+    start = [p.detach().clone() for p in fit(0, len(i["ratings"])).parameters()]
+    after = [p.detach() for p in fit(1, len(i["ratings"])).parameters()]
+    if not start or [p.shape for p in start] != [p.shape for p in after]:
+        raise StudentError("train_mf returned models of different shapes for the same arguments")
+    factors = getattr(model, "user_factors", None)
+    return {"k": factors.weight.shape[1] if isinstance(factors, nn.Embedding) else None,
+            "global_mean": float(getattr(model, "global_mean", float("nan"))),
+            "batch_sizes": Numbers([size for size, _ in calls], dtype=torch.int64),
+            "lam": Numbers([lam for _, lam in calls], dtype=torch.float64),
+            "largest_step": max(float((a - b).abs().max()) for a, b in zip(after, start))}
 
 
 def probe_recommendations(trial):
@@ -274,11 +317,26 @@ EXERCISE.add(
 )
 
 ### BEGIN HIDDEN TESTS
+# Every argument varies (the global mean, and train_mf's k, epochs, lr, lam and batch size); forward, the loss and
+# the recommendations also run on the meta device (shapes and dtypes, no data), where their results must stay.
 EXERCISE.add(
+    EXERCISE.check("MatrixFactorization.__init__").hidden_variant(
+        1, case(707, n_users=4, n_items=9, k=2, global_mean=2.75)),
     EXERCISE.check("MatrixFactorization.forward").hidden_variant(
-        1, case(701, n_users=9, n_items=4, k=1, batch=1), case(702, k=8, batch=20)),
+        1, case(701, n_users=9, n_items=4, k=1, batch=1), case(702, k=8, batch=20), case(708, global_mean=2.75),
+        case(709, batch=5, device="meta")),
     EXERCISE.check("mf_loss").hidden_variant(
-        2, case(703, batch=1, lam=0.5), case(704, n_users=3, n_items=11, k=6, batch=30, lam=0.02)),
-    EXERCISE.check("recommend").hidden_variant(1, case(705, n_items=20, top=5, user=0), case(706, n_items=3, top=1)),
+        2, case(703, batch=1, lam=0.5), case(704, n_users=3, n_items=11, k=6, batch=30, lam=0.02),
+        case(710, batch=4, device="meta")),
+    EXERCISE.check("recommend").hidden_variant(1, case(705, n_items=20, top=5, user=0), case(706, n_items=3, top=1),
+                                               case(711, n_items=9, top=2, device="meta")),
+    Check("train_mf.arguments", "train_mf", 1, "trains with the k, epochs, lr, lam and batch_size it is given",
+          probe_train_arguments,
+          Match(rtol=1e-3, atol=1e-7, names={
+              "k": "the number of factors of the trained model", "global_mean": "the model's global mean",
+              "batch_sizes": "the sizes of the batches handed to mf_loss", "lam": "the lam handed to mf_loss",
+              "largest_step": "the largest change of a parameter in one full-batch epoch (Adam's first step is lr)"}),
+          training_inputs, (case(712), case(713, n=15, k=5, epochs=1, lr=0.02, lam=0.05, batch_size=4)),
+          hidden=True),
 )
 ### END HIDDEN TESTS

@@ -3,10 +3,10 @@
 import torch
 from torch import nn
 
-from grader import data, fresh, rebuild
+from grader import data, figures, fresh, rebuild
 from grader.checks import MODE_HINTS, Holds, Match, Mistake, Require, at_least, is_true, like
 from grader.thresholds import Measure, Threshold, prediction
-from grader.probes import Numbers, Spy, StudentError, describe_figure, memo, outputs_named
+from grader.probes import Numbers, Spy, StudentError, describe_figure, memo, outputs_named, unused_parameters
 from grader.rubric import Check, Exercise, case, randn
 
 EXERCISE = Exercise("ex08_rnn_sunspots", "An RNN on sunspots", time_limit=120)
@@ -20,9 +20,24 @@ def series_inputs(g, length=20, history=3, n_train=None):
             "n_train": n_train or int(0.8 * length)}
 
 
-def training_inputs(g, n=10, history=4):
+def training_inputs(g, n=10, history=4, epochs=3, lr=0.05, batch_size=4, loader_seed=1, hidden=None):
+    """Windows, targets and the weights of a fixed linear forecaster; what ``train_rnn`` is given; the ``hidden``
+    size a ``SunspotRNN`` is built with (its default when None)."""
     return {"X": torch.randn(n, history, 1, generator=g), "y": torch.randn(n, generator=g),
-            "W": torch.randn(1, history, generator=g) * 0.3, "b": torch.randn(1, generator=g) * 0.1}
+            "W": torch.randn(1, history, generator=g) * 0.3, "b": torch.randn(1, generator=g) * 0.1,
+            "epochs": epochs, "lr": lr, "batch_size": batch_size, "seed": loader_seed,
+            **({"hidden": hidden} if hidden is not None else {})}
+
+
+def plot_inputs(g, synthetic=False, length=40, held_out=8):
+    """The sunspots and the trained model's forecasts, or (``synthetic``) a made-up series and forecasts."""
+    inputs = {"history": HISTORY, "epochs": 80}
+    if synthetic:
+        years = torch.arange(1900, 1900 + length, dtype=torch.float64)
+        series = torch.rand(length, generator=g, dtype=torch.float64) * 150
+        inputs.update(years=years, series=series, test_years=years[-held_out:],
+                      predictions=(series[-held_out:] + randn(g, held_out, scale=10.0)).float())
+    return inputs
 
 
 # --- probes ----------------------------------------------------------------------------------------
@@ -54,22 +69,53 @@ def probe_train(trial):
     i = trial.inputs
     model = Spy(FlatLinear(i["W"], i["b"]).to(trial.device))
     model.eval()
-    losses = trial.target("train_rnn")(model, i["X"], i["y"], 3, 0.05, 4, 1)
+    losses = trial.target("train_rnn")(model, i["X"], i["y"], i["epochs"], i["lr"], i["batch_size"], i["seed"])
     linear = model.inner.linear
     return {"ran_in_training_mode": model.facts()["ran_in_training_mode"], "weight": linear.weight,
             "bias": linear.bias, "losses": Numbers(list(losses), dtype=torch.float64)}
 
 
-def probe_structure(trial):
-    model = trial.target("SunspotRNN")()
+def student_rnn(trial):
+    hidden = trial.inputs.get("hidden")
+    model = trial.target("SunspotRNN")(*([hidden] if hidden is not None else []))
     if not isinstance(model, nn.Module):
         raise StudentError(f"SunspotRNN() should be an nn.Module; it is a {type(model).__name__}")
+    return model
+
+
+def probe_structure(trial):
+    model = student_rnn(trial)
     kinds = [type(m) for m in model.modules()]
     model = model.to(trial.device).eval()
     with torch.no_grad():
         out = model(trial.inputs["X"])
+    tracked = model(trial.inputs["X"])  # with autograd: does every parameter reach the forecasts?
     return {"recurrent_layers": sum(k in (nn.RNN, nn.LSTM) for k in kinds), "linear_layers": kinds.count(nn.Linear),
-            "out": out}
+            "out": out, "hidden_sizes": Numbers([m.hidden_size for m in model.modules()
+                                                 if isinstance(m, (nn.RNN, nn.LSTM, nn.GRU))], dtype=torch.int64),
+            "unused_parameters": unused_parameters(model, [tracked] if isinstance(tracked, torch.Tensor) else [])}
+
+
+def probe_forward(trial):
+    model = student_rnn(trial).to(trial.device).eval()
+    with torch.no_grad():
+        return {"out": model(trial.inputs["X"])}
+
+
+def hidden_size_used(values, inputs):
+    sizes = values.get("hidden_sizes")
+    if "hidden" not in inputs or sizes is None or not len(sizes):
+        return None
+    if int(sizes[0]) != inputs["hidden"]:
+        return (f"SunspotRNN({inputs['hidden']}) should hold nn.LSTM(1, {inputs['hidden']}, ...); its recurrent layer "
+                f"has {int(sizes[0])} units: use the `hidden` argument")
+    return None
+
+
+def every_parameter_used(values, inputs):
+    unused = figures.text_of(values.get("unused_parameters"))
+    return (f"these parameters never influence the forecasts: {unused} (a layer whose output the read-out never "
+            "uses, e.g. the first layer's state read instead of the last's)") if unused else None
 
 
 def output_shape(values, inputs):
@@ -150,10 +196,27 @@ def the_model_of_the_docstring(values, inputs):
 
 
 def probe_plot(trial):
-    split = data.sunspots_split()
-    years, series = data.sunspots()
-    fig = trial.target("plot_forecast")(years, series, split.years_test, forecasts(trial)["predictions"].cpu())
-    return describe_figure(fig, "plot_forecast")
+    """The figure, and what it was given (the sunspots and the trained model's forecasts, or a made-up series)."""
+    i = trial.inputs
+    if "series" in i:
+        given = {k: i[k].cpu() for k in ("years", "series", "test_years", "predictions")}
+    else:
+        split = data.sunspots_split()
+        years, series = data.sunspots()
+        given = {"years": years, "series": series, "test_years": split.years_test,
+                 "predictions": forecasts(trial)["predictions"].cpu()}
+    fig = trial.target("plot_forecast")(*(trial.place(v) for v in given.values()))
+    return {**describe_figure(fig, "plot_forecast"), **{f"given/{k}": v for k, v in given.items()}}
+
+
+def draws_series_and_forecasts(values, inputs):
+    drawing = figures.Drawing.of(values)
+    given = {k: values.get(f"given/{k}") for k in ("years", "series", "test_years", "predictions")}
+    if drawing.line_through(given["years"], given["series"]) is None:
+        return "no line draws the observed series against the years (ax.plot(years, series, label=...))"
+    if drawing.line_through(given["test_years"], given["predictions"]) is None:
+        return "no line draws the forecasts against the held-out years (ax.plot(test_years, predictions, label=...))"
+    return None
 
 
 # --- measured here ------------------------------------------------------------------------------
@@ -212,20 +275,38 @@ def standardized_with(i, stats_from, unbiased=True):
     return {"z": (s - mean) / std, "mean": mean.item(), "std": std.item()}
 
 
-def train_by_hand(i, zero_grad=True):
+def train_by_hand(i, zero_grad=True, optimizer="adam", shuffle=True, step=True):
+    """What ``train_rnn`` gives the probe's model (3 epochs, lr 0.05, batches of 4, seed 1), done right or with one
+    mistake: ``"adam"`` or ``"sgd"``, batches shuffled by the seeded generator or in order."""
     from torch.utils.data import DataLoader, TensorDataset
 
     model = FlatLinear(i["W"], i["b"]).to(i["X"].device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
-    loader = DataLoader(TensorDataset(i["X"], i["y"]), batch_size=4, shuffle=True,
-                        generator=torch.Generator().manual_seed(1))
+    optimizer = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}[optimizer](model.parameters(), lr=0.05)
+    loader = DataLoader(TensorDataset(i["X"], i["y"]), batch_size=4, shuffle=shuffle,
+                        generator=torch.Generator().manual_seed(1) if shuffle else None)
     for _ in range(3):
         for xb, yb in loader:
             if zero_grad:
                 optimizer.zero_grad()
             nn.functional.mse_loss(model(xb), yb).backward()
-            optimizer.step()
+            if step:
+                optimizer.step()
     return {"weight": model.linear.weight.detach(), "bias": model.linear.bias.detach()}
+
+
+WEIGHTS = ["weight", "bias"]
+TRAINING_MISTAKES = [
+    like("the gradients were never zeroed: call optimizer.zero_grad() before each backward()",
+         lambda i: train_by_hand(i, zero_grad=False), outputs=WEIGHTS),
+    like("these are the weights plain SGD gives: the docstring asks for torch.optim.Adam(model.parameters(), lr=lr)",
+         lambda i: train_by_hand(i, optimizer="sgd"), outputs=WEIGHTS),
+    like("the batches came in order: shuffle them with DataLoader(..., shuffle=True, "
+         "generator=torch.Generator().manual_seed(seed))", lambda i: train_by_hand(i, shuffle=False), outputs=WEIGHTS),
+    like("the weights did not move: call optimizer.step() after each loss.backward()",
+         lambda i: train_by_hand(i, step=False), outputs=WEIGHTS),
+]
+TRAINED_LINEAR = {"weight": "`inner.linear.weight` (the weight of the model's nn.Linear) after three epochs",
+                  "bias": "`inner.linear.bias` (the bias of the model's nn.Linear) after three epochs"}
 
 
 # --- checks ----------------------------------------------------------------------------------------
@@ -249,14 +330,13 @@ EXERCISE.add(
     Check("SunspotRNN", "SunspotRNN", 2, "an nn.LSTM or nn.RNN with an nn.Linear read-out; one prediction per window",
           probe_structure,
           Holds(at_least("recurrent_layers", 1, "nn.LSTM or nn.RNN layer(s)"),
-                at_least("linear_layers", 1, "nn.Linear read-out(s)"), Require(output_shape)),
+                at_least("linear_layers", 1, "nn.Linear read-out(s)"), Require(output_shape),
+                Require(hidden_size_used), Require(every_parameter_used)),
           training_inputs, (case(3, n=4, history=HISTORY),)),
     Check("train_rnn", "train_rnn", 2, "Adam on the MSE over seeded shuffled mini-batches: zero_grad, forward, "
           "loss, backward, step",
           probe_train,
-          Match(rtol=1e-4, atol=1e-6, explain=MODE_HINTS, mistakes=[
-              like("the gradients were never zeroed: call optimizer.zero_grad() before each backward()",
-                   lambda i: train_by_hand(i, zero_grad=False), outputs=["weight", "bias"])]),
+          Match(rtol=1e-4, atol=1e-6, explain=MODE_HINTS, mistakes=TRAINING_MISTAKES, names=TRAINED_LINEAR),
           training_inputs, (case(4),)),
     Check("test_rmse", "train_rnn", 5,
           "your model, trained by your code on the training years, forecasts the 62 held-out years one step ahead, "
@@ -272,19 +352,32 @@ EXERCISE.add(
                                  is_true("moved", "training did not change the model's parameters"),
                                  is_true("loss_fell", "the training losses train_rnn returned did not fall")]),
           lambda g, epochs=80: {"history": HISTORY, "epochs": epochs}, (case(0),)),
-    Check("plot_forecast", "plot_forecast", 1, "the series and the forecasts as labelled lines with a legend",
+    Check("plot_forecast", "plot_forecast", 1, "the series and the forecasts as labelled lines with a legend "
+          "(judged on the data drawn)",
           probe_plot,
           Holds(at_least("figure/lines", 2, "lines (the observed series and the forecasts)"),
                 is_true("figure/labelled", "label both axes (ax.set_xlabel('year'), ax.set_ylabel(...))"),
-                is_true("figure/legend", "add a legend (label=... on each line, then ax.legend())")),
-          lambda g: {"history": HISTORY, "epochs": 80}, (case(0),)),
+                is_true("figure/legend", "add a legend (label=... on each line, then ax.legend())"),
+                Require(draws_series_and_forecasts)),
+          plot_inputs, (case(0),)),
 )
 
 ### BEGIN HIDDEN TESTS
+# Every argument varies (the hidden size, train_rnn's epochs, lr, batch size and seed, what plot_forecast is given);
+# the windows and the forward also run on the meta device (shapes and dtypes, no data), where results must stay.
 EXERCISE.add(
-    EXERCISE.check("make_windows").hidden_variant(2, case(801, length=2, history=1), case(802, length=40, history=12)),
+    EXERCISE.check("make_windows").hidden_variant(2, case(801, length=2, history=1), case(802, length=40, history=12),
+                                                  case(808, length=9, history=4, device="meta")),
     EXERCISE.check("standardize").hidden_variant(1, case(803, length=50, n_train=7)),
-    EXERCISE.check("SunspotRNN").hidden_variant(1, case(804, n=1, history=3), case(805, n=9, history=20)),
-    EXERCISE.check("train_rnn").hidden_variant(1, case(806, n=25, history=2)),
+    EXERCISE.check("SunspotRNN").hidden_variant(1, case(804, n=1, history=3), case(805, n=9, history=20),
+                                                case(809, n=3, history=5, hidden=7)),
+    EXERCISE.check("train_rnn").hidden_variant(1, case(806, n=25, history=2),
+                                               case(810, n=13, history=3, epochs=2, lr=0.02, batch_size=5,
+                                                    loader_seed=9)),
+    EXERCISE.check("plot_forecast").hidden_variant(1, case(811, synthetic=True),
+                                                   case(899, synthetic=True, device="offhost")),
+    Check("SunspotRNN.device", "SunspotRNN", 1, "forward keeps its forecasts (and any state it creates) on the "
+          "device of the windows", probe_forward, Match(), training_inputs,
+          (case(812, n=3, history=6, device="meta"), case(813, n=2, history=4, hidden=5, device="meta")), hidden=True),
 )
 ### END HIDDEN TESTS
