@@ -1,4 +1,4 @@
-"""The ``grader`` command: ``release``, ``grade`` a class, ``merge`` shards, ``gradescope``, ``bench``, ``calibrate``."""
+"""The ``grader`` command: ``release``, ``grade`` a class, ``merge`` shards, ``gradescope``, ``bench``, ``calibrate``, ``audit``."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def cmd_release(args) -> int:
     if args.nbgrader:
         from .notebooks import write_course
 
-        written = write_course(course, Path(args.nbgrader), only=args.only)
+        written = write_course(course, Path(args.nbgrader), only=args.only, force=args.force)
         print(f"wrote the nbgrader course in {Path(args.nbgrader).resolve()}: nbgrader_config.py and "
               f"{len(written) - 1} source notebook(s); next: cd there and `nbgrader generate_assignment NAME`")
         return 0
@@ -116,51 +116,86 @@ def cmd_calibrate(args) -> int:
     return EXIT_DRIFT if short else 0
 
 
+def cmd_audit(args) -> int:
+    from .audit import run_audit
+    from .audit_report import table, write
+
+    out = Path(args.out)
+    audit = run_audit(_course(args), out, only=args.only, budget=args.budget, jobs=args.jobs, seed=args.seed,
+                      sample=args.sample, device=args.device)
+    write(audit, out)
+    print(table(audit))
+    print(f"wrote {out.resolve() / 'audit.html'} (each survivor's diff and the checks it passed) and audit.json",
+          file=sys.stderr)
+    return 130 if audit.interrupted else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grader", description="PyTorch course pack: release exercises, grade a class.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--course", metavar="DIR", help="the course folder (default: found from here)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    release = sub.add_parser("release", help="regenerate exercises/ from reference/, or write the student repository")
-    release.add_argument("--check", action="store_true",
-                         help="change nothing; exit 1 naming every file of exercises/ that is out of date")
-    release.add_argument("--student", metavar="DIR", help="write the repository students get into DIR")
-    release.add_argument("--nbgrader", metavar="DIR", help="write an nbgrader course (nbgrader_config.py and "
-                                                           "source/<exercise>/<exercise>.ipynb) into DIR")
-    release.add_argument("--only", metavar="EXERCISES", help="with --nbgrader: these exercises only")
-    release.add_argument("--force", action="store_true", help="with --student: replace an earlier student release in DIR")
+    release = sub.add_parser("release", help="regenerate exercises/ from reference/, or write the student repository",
+                             description="Without --check, --student or --nbgrader (one at most): regenerate "
+                                         "exercises/ (the stubs and expected/*.json) from reference/.")
+    mode = release.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true",
+                      help="change nothing; exit 1 naming every file of exercises/ that is out of date")
+    mode.add_argument("--student", metavar="DIR", help="write the repository students get (no solutions, no "
+                                                       "hidden checks) into DIR, a new or empty folder")
+    mode.add_argument("--nbgrader", metavar="DIR", help="write an nbgrader course (nbgrader_config.py and "
+                                                        "source/<exercise>/<exercise>.ipynb) into DIR, a new or "
+                                                        "empty folder")
+    release.add_argument("--only", metavar="EXERCISES",
+                         help="with --nbgrader: these exercises only, comma-separated, e.g. ex01,ex02 (default: all)")
+    release.add_argument("--force", action="store_true",
+                         help="write into a DIR that is not empty, where an earlier release of the same kind was "
+                              "written: --student replaces it whole; --nbgrader rewrites nbgrader_config.py and "
+                              "source/, keeping nbgrader's gradebook and submissions")
     release.set_defaults(run=cmd_release)
 
     grade = sub.add_parser("grade", help="grade a folder holding one folder of exNN_*.py files per student")
-    grade.add_argument("submissions", metavar="SUBMISSIONS")
-    grade.add_argument("--out", required=True, metavar="OUT", help="where grades.csv and per-student feedback go")
-    grade.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
-    grade.add_argument("--only", metavar="EXERCISES", help="comma-separated exercises, e.g. ex02,ex03")
+    grade.add_argument("submissions", metavar="SUBMISSIONS",
+                       help="a folder with one folder per student, holding exNN_*.py files or exNN_*.ipynb notebooks "
+                            "(or one folder down)")
+    grade.add_argument("--out", required=True, metavar="OUT",
+                       help="where grades.csv, report.html and each student's feedback go (required)")
+    grade.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                       help="where the students' code runs (default: cpu)")
+    grade.add_argument("--only", metavar="EXERCISES",
+                       help="comma-separated exercises, e.g. ex02,ex03 (default: all)")
     grade.add_argument("--jobs", type=int, default=None, metavar="N",
-                       help="students graded at once (default: the number of CPU cores)")
+                       help="students graded at once (default: the number of CPU cores; 1 with --device cuda)")
     grade.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
                        help="wall-clock limit per student and exercise (default: each exercise's own, from its rubric)")
     grade.add_argument("--memory-limit", type=float, default=None, metavar="GIB",
                        help="memory per student and exercise, in GiB (default: 4)")
     grade.add_argument("--force", action="store_true",
-                       help="grade every student again, even those an earlier run of this command finished")
+                       help="grade every student again, even those an earlier run of this command finished "
+                            "(default: keep them)")
     grade.add_argument("--shard", metavar="I/N", help="grade only the I-th of N deterministic shares of the class "
-                                                      "(put them together with `grader merge`)")
+                                                      "(put them together with `grader merge`; default: the whole "
+                                                      "class)")
     grade.set_defaults(run=cmd_grade)
 
     gradescope = sub.add_parser("gradescope", help="build a Gradescope autograder, or run it on one submission")
     gs = gradescope.add_subparsers(dest="gradescope_command", required=True)
     gs_build = gs.add_parser("build", help="write the autograder archive (setup.sh, run_autograder, the course)")
-    gs_build.add_argument("archive", metavar="OUT.zip")
+    gs_build.add_argument("archive", metavar="OUT.zip", help="the archive to write (it holds the solutions: keep it "
+                                                             "with the instructors)")
     gs_build.add_argument("--only", metavar="EXERCISES", help="the exercises this assignment grades (default: all)")
     gs_build.set_defaults(run=cmd_gradescope_build)
     gs_run = gs.add_parser("run", help="grade one Gradescope submission and write results.json (what "
                                        "run_autograder calls)")
-    gs_run.add_argument("--submission", default="/autograder/submission", metavar="DIR")
-    gs_run.add_argument("--results", default="/autograder/results/results.json", metavar="FILE")
-    gs_run.add_argument("--only", metavar="EXERCISES")
-    gs_run.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    gs_run.add_argument("--submission", default="/autograder/submission", metavar="DIR",
+                        help="the student's files, found anywhere below DIR (default: /autograder/submission)")
+    gs_run.add_argument("--results", default="/autograder/results/results.json", metavar="FILE",
+                        help="where Gradescope's results.json goes (default: /autograder/results/results.json)")
+    gs_run.add_argument("--only", metavar="EXERCISES",
+                        help="comma-separated exercises to grade, e.g. ex01,ex02 (default: all)")
+    gs_run.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                        help="where the student's code runs (default: cpu)")
     gs_run.set_defaults(run=cmd_gradescope_run)
 
     merge = sub.add_parser("merge", help="combine the OUT folders of `grade --shard I/N` runs into one gradebook")
@@ -170,19 +205,55 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="time grading on this machine: a table of medians (min, max)")
     bench.add_argument("--repeats", type=int, default=3, metavar="N", help="runs per figure (default 3)")
-    bench.add_argument("--class-size", type=int, default=20, metavar="N", help="reference copies in the class runs")
-    bench.add_argument("--only", metavar="EXERCISES", help="time these exercises only (default: all)")
-    bench.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
-    bench.add_argument("--no-nbgrader", action="store_true", help="skip the nbgrader comparison")
+    bench.add_argument("--class-size", type=int, default=20, metavar="N",
+                       help="reference copies in the class runs (default 20)")
+    bench.add_argument("--only", metavar="EXERCISES",
+                       help="time these exercises only, comma-separated, e.g. ex01,ex02 (default: all)")
+    bench.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                       help="where the graded code runs (default: cpu)")
+    bench.add_argument("--no-nbgrader", action="store_true",
+                       help="skip the nbgrader comparison (default: timed when nbgrader is installed)")
     bench.set_defaults(run=cmd_bench)
 
     calibrate = sub.add_parser("calibrate", help="run the reference's training checks over several seeds and record "
                                                  "each threshold's margin in grader/calibration.json")
-    calibrate.add_argument("--seeds", type=int, default=5, metavar="N", help="seeds per check (at least 5)")
-    calibrate.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
-    calibrate.add_argument("--only", metavar="EXERCISES", help="comma-separated exercises, e.g. ex06,ex07")
-    calibrate.add_argument("--dry-run", action="store_true", help="print the table; record nothing")
+    calibrate.add_argument("--seeds", type=int, default=5, metavar="N", help="seeds per check (at least 5; default 5)")
+    calibrate.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                           help="where the reference trains (default: cpu)")
+    calibrate.add_argument("--only", metavar="EXERCISES",
+                           help="comma-separated exercises, e.g. ex06,ex07 (default: every exercise with a training "
+                                "check)")
+    calibrate.add_argument("--dry-run", action="store_true",
+                           help="print the table; record nothing (default: record in grader/calibration.json)")
     calibrate.set_defaults(run=cmd_calibrate)
+
+    audit = sub.add_parser(
+        "audit", help="mutation testing of the rubric: grade mutants of reference/ and report the survivors",
+        description="Make mutants of every solution region of reference/ (one plausible mistake each: an operator, "
+                    "a constant, sum for mean, a reduction's dim, a dropped .T, detach, zero_grad, eval or no_grad, "
+                    "a slice bound off by one, swapped arguments...), grade them as a class with the same sandbox "
+                    "and checks, visible and hidden, as `grader grade`, and sort them into killed, survived, likely "
+                    "equivalent (full marks, and every output equal to the reference's at every probe input), timed "
+                    "out, errors and not run. Prints a table per exercise; writes OUT/audit.html (each survivor's "
+                    "diff and the checks it passed) and OUT/audit.json. Running it again keeps what was graded.")
+    audit.add_argument("--out", default="audit", metavar="OUT",
+                       help="where the mutants (OUT/mutants), their grading (OUT/graded) and the reports go "
+                            "(default: ./audit)")
+    audit.add_argument("--only", metavar="EXERCISES", help="comma-separated exercises, e.g. ex01,ex02 (default: all)")
+    audit.add_argument("--budget", type=float, default=None, metavar="MIN",
+                       help="minutes of grading: once spent, no new mutant is started, those in flight are stopped, "
+                            "and the rest are reported as not run; the survivors' equivalence probe runs after it "
+                            "(default: no limit)")
+    audit.add_argument("--jobs", type=int, default=None, metavar="N",
+                       help="mutants graded at once (default: the number of CPU cores, as `grader grade`)")
+    audit.add_argument("--seed", type=int, default=0, metavar="S",
+                       help="seed of the order the mutants are graded in, and of --sample (default 0)")
+    audit.add_argument("--sample", type=int, default=None, metavar="K",
+                       help="grade the first K mutants of each exercise in the seeded order: a deterministic "
+                            "random sample (default: every mutant)")
+    audit.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                       help="where the mutants run (default: cpu)")
+    audit.set_defaults(run=cmd_audit)
     return parser
 
 
