@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import queue
-import shutil
 import signal
 import sys
 import tempfile
@@ -40,7 +39,7 @@ from .reports import (RECORD, ExerciseResult, StudentResult, atomic_write, class
                       save_student)
 from .rubric import Check, Exercise
 from .sandbox import (TEMP_PREFIX, GiB, Limits, Sandbox, detect, run_line, start_view, start_warm, stop_all,
-                      stop_view, stop_warm, sweep_stale, view_ready)
+                      remove_tree, stop_view, stop_warm, sweep_stale, view_ready)
 
 
 class Preflight:
@@ -460,7 +459,7 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
         checking.shutdown(wait=True, cancel_futures=True)
         stop_warm()
         stop_view()
-        shutil.rmtree(scratch, ignore_errors=True)
+        remove_tree(scratch)
     timing["grading"] = time.monotonic() - grading_started
     reporting_started = time.monotonic()
     ordered = [results[s.student] for s in students]

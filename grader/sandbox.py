@@ -225,6 +225,17 @@ def run_line(isolation: Isolation) -> str:
     return f"run {os.getpid()}: {children}; scratch folders {Path(tempfile.gettempdir()) / TEMP_PREFIX}{os.getpid()}-*"
 
 
+def remove_tree(path: Path, patience: float = 5.0) -> None:
+    """Remove a scratch folder, trying again for up to ``patience`` seconds: a child killed by an interruption may
+    still be tearing down its mounts (busy) or writing its last files when the grader first tries."""
+    deadline = time.monotonic() + patience
+    while True:
+        shutil.rmtree(path, ignore_errors=True)
+        if not os.path.lexists(path) or time.monotonic() > deadline:
+            return
+        time.sleep(0.1)
+
+
 def sweep_stale() -> int:
     """Remove the temporary folders of grader runs that were killed (their process is gone); returns how many."""
     swept = 0
@@ -391,7 +402,7 @@ class Sandbox:
         return self
 
     def __exit__(self, *exc) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+        remove_tree(self.root)
 
     @property
     def work(self) -> Path:
