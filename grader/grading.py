@@ -38,8 +38,8 @@ from .probes import run_check
 from .reports import (RECORD, ExerciseResult, StudentResult, atomic_write, class_table, gradebook_csv, load_record,
                       save_student)
 from .rubric import Check, Exercise
-from .sandbox import (TEMP_PREFIX, GiB, Limits, Sandbox, detect, run_line, start_view, start_warm, stop_all,
-                      remove_tree, stop_view, stop_warm, sweep_stale, view_ready)
+from .sandbox import (TEMP_PREFIX, GiB, Limits, Sandbox, allow_children, detect, remove_tree, run_line, start_view,
+                      start_warm, stop_all, stop_view, stop_warm, sweep_stale, view_ready)
 
 
 class Preflight:
@@ -355,6 +355,7 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
     checking = ThreadPoolExecutor(max_workers=1, thread_name_prefix="preflight")
     stopping = threading.Event()
     sweep_stale()  # what a killed earlier run could not remove
+    allow_children()
     scratch = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-run-"))
     try:
         if todo:
@@ -455,6 +456,10 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             progress.close()
+    except KeyboardInterrupt:  # before the class started too (the preflight may be running): stop its children
+        stopping.set()
+        stop_all()
+        raise
     finally:
         checking.shutdown(wait=True, cancel_futures=True)
         stop_warm()

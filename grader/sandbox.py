@@ -54,6 +54,7 @@ WORK = "/submission"  # the child's working folder: a copy of the submission on 
 PACK_INSIDE = "/data/course.safetensors"  # where the child finds the grader's data pack
 _LIVE: set[int] = set()  # pids of jails still running
 _LIVE_LOCK = threading.Lock()
+_STOPPED = threading.Event()  # set by stop_all: a child that starts after it is killed at once
 
 
 @dataclass
@@ -264,10 +265,25 @@ def _kill(pid: int) -> None:
 
 
 def stop_all() -> None:
-    """Kill every child still running (on Ctrl-C: the grading threads then see them end)."""
+    """Kill every child still running, and any started from now on until ``allow_children`` (on Ctrl-C: the grading
+    and preflight threads then see them end, and no thread starts another)."""
     with _LIVE_LOCK:
+        _STOPPED.set()
         pids = list(_LIVE)
     for pid in pids:
+        _kill(pid)
+
+
+def allow_children() -> None:
+    """Children may start again (a new run in this process, after an interrupted one)."""
+    _STOPPED.clear()
+
+
+def _register(pid: int) -> None:
+    with _LIVE_LOCK:
+        _LIVE.add(pid)
+        stopped = _STOPPED.is_set()
+    if stopped:
         _kill(pid)
 
 
@@ -565,8 +581,7 @@ class ColdChild:
 
     def __init__(self, process: subprocess.Popen):
         self.process = process
-        with _LIVE_LOCK:
-            _LIVE.add(process.pid)
+        _register(process.pid)
 
     def sinks(self) -> dict:
         return {}
@@ -606,8 +621,7 @@ class WarmChild:
             word, _, number = line.decode(errors="replace").partition(" ")
             if word == "pid" and number.isdigit() and self.pid is None:
                 self.pid = int(number)
-                with _LIVE_LOCK:
-                    _LIVE.add(self.pid)
+                _register(self.pid)
             elif word in ("exit", "signal") and number.isdigit() and self.code is None:
                 self.code = int(number) if word == "exit" else -int(number)
 
