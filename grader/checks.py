@@ -19,6 +19,7 @@ from .hints import (GENERIC, MODE_HINTS, Hint, Mistake, _close, agreed, case_hin
                     like, near, recognise, scaled_by)                                   # names for them)
 from .compare import (TOLERANCES, _dtype, _scalar, compare, count_of, shape_of,  # noqa: F401 (the rubrics'
                       unchecked)                                                           # names for them)
+from .figures import text_of
 from .payload import FIGURE_PNG, Outcome, Value, plain
 from .rubric import Case, Check
 
@@ -200,6 +201,17 @@ def is_true(name: str, text: str) -> Require:
     def test(values, inputs):
         t = values.get(name)
         return None if t is not None and t.numel() == 1 and float(t.reshape(()).double()) == 1.0 else text
+
+    return Require(test)
+
+
+def every_parameter_used(outputs: str, why: str = "") -> Require:
+    """Output ``unused_parameters`` (``grader.probes.unused_parameters``) names no parameter: each one influences
+    ``outputs``; ``why`` says what usually leaves one out."""
+
+    def test(values, inputs):
+        unused = text_of(values.get("unused_parameters"))
+        return f"these parameters never influence {outputs}: {unused}{f' ({why})' if why else ''}" if unused else None
 
     return Require(test)
 

@@ -6,7 +6,8 @@ import torch
 from torch import nn
 
 from grader import figures, fresh, rebuild
-from grader.checks import GradcheckConsistent, Holds, Match, Require, at_least, is_true, like, scaled_by, shape_of
+from grader.checks import (GradcheckConsistent, Holds, Match, Require, at_least, every_parameter_used, is_true, like,
+                           scaled_by, shape_of)
 from grader.thresholds import Threshold, prediction
 from grader.probes import (Backward, Call, Numbers, SelfGradcheck, StudentError, describe_figure, memo,
                            outputs_named, unused_parameters)
@@ -123,11 +124,6 @@ def body_as_given(values, inputs):
         return None
     return ("self.body should be nn.Sequential(nn.Linear(1, hidden), nn.Tanh(), nn.Linear(hidden, hidden), "
             f"nn.Tanh()), in this order; {f'its layers are {found}' if found else 'it is not an nn.Sequential'}")
-
-
-def every_parameter_used(values, inputs):
-    unused = figures.text_of(values.get("unused_parameters"))
-    return f"these parameters never influence mu or logvar: {unused}" if unused else None
 
 
 def shape_is(name, what):
@@ -356,7 +352,7 @@ EXERCISE.add(
           Holds(is_true("mu_head_is_linear_to_1", "self.mu_head should be nn.Linear(hidden, 1)"),
                 is_true("logvar_head_is_linear_to_1", "self.logvar_head should be nn.Linear(hidden, 1)"),
                 shape_is("mu_shape", "mu"), shape_is("logvar_shape", "logvar"), Require(heads_read_hidden),
-                Require(body_as_given), Require(every_parameter_used)),
+                Require(body_as_given), every_parameter_used("mu or logvar")),
           net_inputs, (case(4),)),
     Check("fit_heteroscedastic.sigma", "fit_heteroscedastic", 2,
           "the learned sigma(x) rises with the true sigma(x) (rank correlation on a grid of x)", probe_trained,

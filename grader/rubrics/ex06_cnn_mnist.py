@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from grader import data, figures, fresh, rebuild
-from grader.checks import MODE_HINTS, Holds, Match, Require, at_least, is_true, like
+from grader.checks import MODE_HINTS, Holds, Match, Require, at_least, every_parameter_used, is_true, like
 from grader.thresholds import Measure, Threshold, prediction
 from grader.probes import Numbers, Spy, StudentError, describe_figure, memo, unused_parameters
 from grader.rubric import Check, Exercise, case
@@ -114,12 +114,6 @@ def probe_structure(trial):
             "linear_layers": kinds.count(nn.Linear), "logits": logits,
             "unused_parameters": unused_parameters(model, [tracked] if isinstance(tracked, torch.Tensor) else []),
             "layers": figures.text_tensor(", ".join(layer_signatures(model)))}
-
-
-def every_parameter_used(values, inputs):
-    unused = figures.text_of(values.get("unused_parameters"))
-    return (f"these parameters never influence the logits: {unused} (a layer that forward skips, or whose result "
-            "it discards)") if unused else None
 
 
 def logits_are_logits(values, inputs):
@@ -318,7 +312,8 @@ EXERCISE.add(
           probe_structure,
           Holds(at_least("conv_layers", 1, "nn.Conv2d layer(s)"), at_least("pooling_layers", 1, "nn.MaxPool2d layer(s)"),
                 at_least("linear_layers", 1, "nn.Linear layer(s)"), Require(logits_are_logits),
-                Require(layers_as_given), Require(every_parameter_used)),
+                Require(layers_as_given),
+                every_parameter_used("the logits", "a layer that forward skips, or whose result it discards")),
           digits_inputs, (case(0),)),
     Check("mnist_loader", "mnist_loader", 1, "shuffled mini-batches in the order of the seeded generator",
           probe_loader, Match(), tiny_images, (case(1, n=13),)),

@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from grader import data, figures, fresh, rebuild
-from grader.checks import MODE_HINTS, Holds, Match, Mistake, Require, at_least, is_true, like
+from grader.checks import MODE_HINTS, Holds, Match, Mistake, Require, at_least, every_parameter_used, is_true, like
 from grader.thresholds import Measure, Threshold, prediction
 from grader.probes import Numbers, Spy, StudentError, describe_figure, memo, outputs_named, unused_parameters
 from grader.rubric import Check, Exercise, case, randn
@@ -110,12 +110,6 @@ def hidden_size_used(values, inputs):
         return (f"SunspotRNN({inputs['hidden']}) should hold nn.LSTM(1, {inputs['hidden']}, ...); its recurrent layer "
                 f"has {int(sizes[0])} units: use the `hidden` argument")
     return None
-
-
-def every_parameter_used(values, inputs):
-    unused = figures.text_of(values.get("unused_parameters"))
-    return (f"these parameters never influence the forecasts: {unused} (a layer whose output the read-out never "
-            "uses, e.g. the first layer's state read instead of the last's)") if unused else None
 
 
 def output_shape(values, inputs):
@@ -331,7 +325,9 @@ EXERCISE.add(
           probe_structure,
           Holds(at_least("recurrent_layers", 1, "nn.LSTM or nn.RNN layer(s)"),
                 at_least("linear_layers", 1, "nn.Linear read-out(s)"), Require(output_shape),
-                Require(hidden_size_used), Require(every_parameter_used)),
+                Require(hidden_size_used),
+                every_parameter_used("the forecasts", "a layer whose output the read-out never uses, e.g. the first "
+                                                      "layer's state read instead of the last's")),
           training_inputs, (case(3, n=4, history=HISTORY),)),
     Check("train_rnn", "train_rnn", 2, "Adam on the MSE over seeded shuffled mini-batches: zero_grad, forward, "
           "loss, backward, step",
