@@ -44,12 +44,8 @@ class OffHost(torch.Tensor):
         out = super().__torch_function__(func, types, args, kwargs)
         if func is torch.Tensor.cpu or (func is torch.Tensor.to and _to_host(args, kwargs)) or \
                 (func is torch.Tensor.numpy):
-            return _plain(out)
+            return plain(out)
         return out
-
-
-def _plain(value: Any) -> Any:
-    return value.as_subclass(torch.Tensor) if isinstance(value, OffHost) else value
 
 
 def place(value: Any) -> Any:
@@ -59,4 +55,4 @@ def place(value: Any) -> Any:
 
 def plain(value: Any) -> Any:
     """``value`` as a plain tensor when it is an ``OffHost`` one: what a probe reports."""
-    return _plain(value)
+    return value.as_subclass(torch.Tensor) if isinstance(value, OffHost) else value
