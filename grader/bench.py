@@ -1,10 +1,11 @@
 """``grader bench``: how fast grading is on this machine, as a table of medians (min, max) over repeated runs.
 
 Every figure times the commands an instructor runs, as separate processes: the student tests
-against the reference, ``grader grade`` of one reference submission (split into the reference's
-preflight, the children's start-up, the checks and reporting, from the run's own timing), a class
-of reference copies with one and two jobs, the sandbox's cost (the same submission with
-``GRADER_ISOLATION=process``), and nbgrader's autograde of the same reference notebooks.
+against the reference, ``grader grade`` of one reference submission without stored results (split
+into the reference's preflight, the children's start-up, the checks and reporting, from the run's
+own timing) and with them (``grader.preflight``; the light exercises alone too), a Gradescope dry
+run, a class of reference copies with one and two jobs, the sandbox's cost (the same submission
+with ``GRADER_ISOLATION=process``), and nbgrader's autograde of the same reference notebooks.
 """
 
 from __future__ import annotations
@@ -113,9 +114,11 @@ def run(course: Course, repeats: int = 3, class_size: int = 20, only: str | None
     return table(rows, header), complete
 
 
+LIGHT = ("ex01_tensors_autograd", "ex02_gradients", "ex03_regression")  # what a first assignment grades
+
+
 def _measure(course: Course, exercises: list[str], work: Path, repeats: int, class_size: int, only: str | None,
              device: str, nbgrader: bool, add, progress) -> None:
-    only_args = ["--only", ",".join(exercises)]
     one = work / "one"
     (one / "ref").mkdir(parents=True)
     for name in exercises:
@@ -123,10 +126,12 @@ def _measure(course: Course, exercises: list[str], work: Path, repeats: int, cla
     klass = work / "class"
     for i in range(class_size):
         shutil.copytree(one / "ref", klass / f"ref{i:03d}")
+    store = {"GRADER_STORE": str(work / "store")}  # the bench's own store: the reference's results, once
+    unstored = {"GRADER_STORE": "off"}
 
-    def grade(folder: Path, out: str, jobs: int, env: dict | None = None) -> float:
+    def grade(folder: Path, out: str, jobs: int, env: dict, names: list[str] = exercises) -> float:
         return _timed([*_grader(), "--course", str(course.root), "grade", str(folder), "--out", str(work / out),
-                       "--jobs", str(jobs), "--device", device, *only_args], course.root, env)
+                       "--jobs", str(jobs), "--device", device, "--only", ",".join(names)], course.root, env)
 
     progress("bench: pytest exercises/ --impl reference")
     add(Row("pytest exercises/ --impl reference", [
@@ -136,10 +141,13 @@ def _measure(course: Course, exercises: list[str], work: Path, repeats: int, cla
 
     warm = device == "cpu"  # warm workers fork a CPU-only interpreter; CUDA children always start fresh
     phases: dict[str, list[float]] = {k: [] for k in ("total", "preflight", "start-up", "checks", "reporting")}
-    cold, bare = [], []
+    stored, cold, bare = [], [], []
+    progress("bench: the reference's results into the bench's store")
+    _timed([*_grader(), "--course", str(course.root), "preflight", "--device", device, "--only", ",".join(exercises)],
+           course.root, store)
     for i in range(repeats):
         progress(f"bench: one reference submission ({i + 1}/{repeats})")
-        phases["total"].append(grade(one, f"one-{i}", 1))
+        phases["total"].append(grade(one, f"one-{i}", 1, unstored))
         timing = json.loads((work / f"one-{i}" / "run.json").read_text())["timing"]
         record = json.loads((work / f"one-{i}" / "ref" / "record.json").read_text())
         children = sum(e["seconds"] for e in record["exercises"])
@@ -148,24 +156,33 @@ def _measure(course: Course, exercises: list[str], work: Path, repeats: int, cla
         phases["start-up"].append(children - checks)
         phases["checks"].append(checks)
         phases["reporting"].append(timing["reporting"])
-        cold.append(grade(one, f"cold-{i}", 1, {"GRADER_WARM": "0"}) if warm else phases["total"][-1])
-        bare.append(grade(one, f"bare-{i}", 1, {"GRADER_ISOLATION": "process"}))
-    add(Row("grade one reference submission", phases["total"], note="wall, CLI start to exit"),
+        stored.append(grade(one, f"stored-{i}", 1, store))
+        cold.append(grade(one, f"cold-{i}", 1, {**store, "GRADER_WARM": "0"}) if warm else stored[-1])
+        bare.append(grade(one, f"bare-{i}", 1, {**store, "GRADER_ISOLATION": "process"}))
+    add(Row("grade one reference submission, the reference checked", phases["total"],
+            note="wall, CLI start to exit; no stored results"),
         Row("  reference preflight", phases["preflight"], note="a thread beside the first children"),
         Row("  children: start-up (process, sandbox, imports)", phases["start-up"], note=f"{len(exercises)} children"),
         Row("  children: the checks", phases["checks"]),
-        Row("  reporting", phases["reporting"]))
+        Row("  reporting", phases["reporting"]),
+        Row("grade one reference submission, results stored", stored, note="wall; the reference's results read"))
+    light = [e for e in LIGHT if e in exercises]
+    if light and light != exercises:
+        times = [grade(one, f"light-{i}", 1, store, light) for i in range(repeats)]
+        add(Row(f"  the same, {', '.join(e.split('_')[0] for e in light)} only", times, note="wall, results stored"))
     if warm:
         add(Row("  the same, a fresh interpreter per child", cold, note="GRADER_WARM=0"))
     add(Row("sandbox overhead per submission", [a - b for a, b in zip(cold, bare)],
             note="fresh interpreters, minus GRADER_ISOLATION=process"))
+    add(Row("Gradescope dry run", _gradescope(course, exercises, work, repeats, device, store, progress),
+            note="run_autograder on a fake root, start to results.json"))
 
     per_submission = {}
     for jobs in (1, 2):
         rates = []
         for i in range(repeats):
             progress(f"bench: a class of {class_size} with --jobs {jobs} ({i + 1}/{repeats})")
-            rates.append(60 * class_size / grade(klass, f"class-{jobs}-{i}", jobs))
+            rates.append(60 * class_size / grade(klass, f"class-{jobs}-{i}", jobs, store))
         per_submission[jobs] = 60 / statistics.median(rates)
         add(Row(f"class of {class_size}, --jobs {jobs}", rates, unit="/min", note="submissions per minute"))
         if jobs == 1:  # what a submission costs in a class, less the time its checks run
@@ -174,8 +191,36 @@ def _measure(course: Course, exercises: list[str], work: Path, repeats: int, cla
                     note="start-up, judging, reports"))
 
     if nbgrader:
-        _nbgrader_rows(course, exercises, work, repeats, min(class_size, 3), statistics.median(phases["total"]),
+        _nbgrader_rows(course, exercises, work, repeats, min(class_size, 3), statistics.median(stored),
                        per_submission[1], add, progress)
+
+
+def _gradescope(course: Course, exercises: list[str], work: Path, repeats: int, device: str, store: dict,
+                progress) -> list[float]:
+    """``run_autograder`` on a fake ``/autograder`` made from ``grader gradescope build``: its own stored results."""
+    import zipfile
+
+    root = work / "autograder"
+    progress("bench: the Gradescope archive")
+    _timed([*_grader(), "--course", str(course.root), "gradescope", "build", str(work / "autograder.zip"), "--only",
+            ",".join(exercises)], course.root, store)
+    with zipfile.ZipFile(work / "autograder.zip") as z:
+        z.extractall(root / "source")
+    env = {"AUTOGRADER_ROOT": str(root), "GRADER": _grader()[0]}
+    times = []
+    for i in range(repeats):
+        progress(f"bench: Gradescope dry run ({i + 1}/{repeats})")
+        for folder in ("submission", "results"):
+            shutil.rmtree(root / folder, ignore_errors=True)
+            (root / folder).mkdir()
+        for name in exercises:
+            shutil.copy(course.reference / f"{name}.py", root / "submission")
+        # "" for the store: the archive's own records, as on Gradescope
+        seconds = _timed(["bash", str(root / "source" / "run_autograder")], root, {**env, "GRADER_STORE": ""})
+        if not (root / "results" / "results.json").is_file():
+            raise GraderError("bench: the Gradescope dry run wrote no results.json")
+        times.append(seconds)
+    return times
 
 
 def _nbgrader_rows(course: Course, exercises: list[str], work: Path, repeats: int, students: int, one: float,

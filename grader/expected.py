@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from types import ModuleType
+from typing import Callable
 
 import torch
 
@@ -73,11 +74,12 @@ def same_document(a: str, b: str) -> bool:
 class Expectations:
     """Expected values for each case of each check of one exercise, on one device.
 
-    With ``reference`` they come from running it (the grader; cached); otherwise from the recorded
-    file at ``recorded`` (students), which covers only the visible checks.
+    With ``reference`` (the module, or a function importing it when first needed) they come from running
+    it (the grader; cached, or ``preset`` from a stored record); otherwise from the recorded file at
+    ``recorded`` (students), which covers only the visible checks.
     """
 
-    def __init__(self, exercise: Exercise, device, reference: ModuleType | None = None,
+    def __init__(self, exercise: Exercise, device, reference: ModuleType | Callable[[], ModuleType] | None = None,
                  recorded: Path | None = None):
         self.exercise, self.device, self.reference, self.recorded = exercise, torch.device(device), reference, recorded
         self._cache: dict[str, list] = {}
@@ -98,10 +100,20 @@ class Expectations:
             self._cache[check.id] = self._compute(check)
         return self._cache[check.id]
 
+    def preset(self, check_id: str, values: list[dict[str, Value] | None]) -> None:
+        """Values computed earlier from the same reference, rubric and inputs (``grader.preflight.Store``)."""
+        self._cache[check_id] = values
+
+    def computed(self, check_id: str) -> list[dict[str, Value] | None] | None:
+        """What ``for_check`` has computed for a check so far, or None."""
+        return self._cache.get(check_id)
+
     def _compute(self, check: Check) -> list[dict[str, Value] | None]:
         if not check.judge.needs_reference:
             return [check.judge.expected(check.make_inputs(c, self.device)) for c in check.cases]
         if self.reference is not None:
+            if not isinstance(self.reference, ModuleType):
+                self.reference = self.reference()  # a stored record lacked this check: import the reference now
             return reference_values(self.exercise, check, self.reference, self.device)
         recorded = self._load()["checks"].get(check.id)
         if recorded is None or len(recorded) != len(check.cases):

@@ -1,9 +1,11 @@
 """Gradescope: the autograder archive (``setup.sh``, ``run_autograder``, the course) and grading one submission there.
 
 Gradescope unpacks the archive into ``/autograder/source``, runs ``setup.sh`` once when the image
-is built, then ``run_autograder`` per submission with the student's files in
+is built (it installs the course and checks the reference there), then ``run_autograder`` per submission with the student's files in
 ``/autograder/submission`` and expects ``/autograder/results/results.json``. ``run`` grades that
-submission with the same sandbox and checks as ``grader grade`` and writes the file.
+submission with the same sandbox and checks as ``grader grade`` and writes the file. The archive
+carries the reference's stored results (``grader.preflight``), so no submission waits for the
+reference to run while its key matches the container's.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from . import GraderError, intake, rubric
 from .course import Course
+from .preflight import FOLDER, prepare
 
 COURSE_FILES = ("pyproject.toml", "README.md")
 COURSE_FOLDERS = ("grader", "reference", "exercises")
@@ -29,6 +32,8 @@ apt-get update -q && apt-get install -y -q python3 python3-venv python3-pip
 python3 -m venv /autograder/venv
 /autograder/venv/bin/pip install --quiet /autograder/source/course
 /autograder/venv/bin/pip install --quiet --no-deps recbole==1.2.1
+# the reference passes every check here too; its results are stored for run_autograder (kept when the archive's match)
+/autograder/venv/bin/grader --course /autograder/source/course preflight {only}
 """
 
 RUN = """#!/usr/bin/env bash
@@ -50,9 +55,11 @@ def build(course: Course, archive: Path, only: str | None = None) -> list[str]:
     if archive.suffix != ".zip":
         raise GraderError(f"{archive}: the autograder archive must be a .zip file")
     archive.parent.mkdir(parents=True, exist_ok=True)
+    stored = prepare(course, rubric.select(only), "cpu")  # the reference proven on every check, its results kept
     tmp = archive.with_name(f".{archive.name}.tmp")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, text in (("setup.sh", SETUP), ("run_autograder", RUN.format(only=f"--only {','.join(exercises)} "))):
+        for name, text in (("setup.sh", SETUP.format(only=f"--only {','.join(exercises)}")),
+                           ("run_autograder", RUN.format(only=f"--only {','.join(exercises)} "))):
             info = zipfile.ZipInfo(name)
             info.external_attr = 0o755 << 16
             z.writestr(info, text)
@@ -63,6 +70,9 @@ def build(course: Course, archive: Path, only: str | None = None) -> list[str]:
                 rel = path.relative_to(course.root).as_posix()
                 if path.is_file() and not SKIPPED.search(f"/{rel}"):
                     z.write(path, f"course/{rel}")
+        for record in stored.values():  # run_autograder reads these instead of running the reference
+            for path in sorted(record.iterdir()):
+                z.write(path, f"course/{FOLDER}/{record.name}/{path.name}")
     tmp.replace(archive)
     return exercises
 

@@ -26,49 +26,20 @@ import torch
 
 import grader
 
-from . import GraderError, calibration, data, fresh, rubric, shards
-from .checks import CheckResult, GradcheckConsistent, judge_check
+from . import GraderError, data, fresh, rubric, shards
+from .checks import CheckResult, judge_check
 from .course import Course
 from .escaping import terminal
 from .expected import Expectations
 from .intake import FindSubmissions, Submission, file_hashes
 from .pages import class_report_html
 from .payload import PayloadError, read_outcomes
-from .probes import run_check
+from .preflight import Preflight, Store, digest, location
 from .reports import (RECORD, ExerciseResult, StudentResult, atomic_write, class_table, gradebook_csv, load_record,
                       save_student)
 from .rubric import Check, Exercise
 from .sandbox import (TEMP_PREFIX, GiB, Limits, Sandbox, allow_children, detect, remove_tree, run_line, start_view,
                       start_warm, stop_all, stop_view, stop_warm, sweep_stale, view_ready)
-
-
-class Preflight:
-    """The reference's expected values for every check, computed once; the reference must earn full marks.
-
-    A training check is not re-run when the committed calibration shows this very reference file
-    passing it on this device over several seeds (``grader calibrate``).
-    """
-
-    def __init__(self, course: Course, device: str):
-        self.course, self.device = course, device
-
-    def __call__(self, exercise: Exercise) -> Expectations:
-        reference = self.course.reference_module(exercise.name)
-        expectations = Expectations(exercise, self.device, reference=reference)
-        for check in exercise.selected(hidden=True):
-            if calibration.proven(exercise, check, Path(reference.__file__), self.device):
-                continue
-            expected = expectations.for_check(check)
-            if not check.judge.needs_reference:
-                outcomes = run_check(check, reference, self.device)
-                if isinstance(check.judge, GradcheckConsistent):  # the student's Jacobians meet the reference's here
-                    expectations.anchors[check.id] = [o.values for o in outcomes]
-                result = judge_check(exercise.name, check, outcomes, expected, self.device,
-                                     expectations.anchors.get(check.id))
-                if not result.passed:
-                    raise GraderError(f"the reference fails its own check {exercise.name}::{check.id}: "
-                                      f"{result.message}\nFix reference/ or the rubric before grading.")
-        return expectations
 
 
 def _all(checks: list[Check], exercise: Exercise, status: str, message: str) -> list[CheckResult]:
@@ -221,18 +192,6 @@ class GradeExercise:
         return verdicts, status, message
 
 
-def digest(course: Course, exercises: list[Exercise]) -> str:
-    """sha256 of what decides the verdicts: the grader's code, the rubrics, calibration and the references."""
-    package = Path(grader.__file__).resolve().parent
-    files = sorted([*package.glob("*.py"), *package.glob("rubrics/*.py"), package / "calibration.json",
-                    *(course.reference / f"{e.name}.py" for e in exercises)])
-    h = hashlib.sha256()
-    for path in files:
-        if path.is_file():
-            h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return h.hexdigest()
-
-
 class Progress:
     """A bar with counts and ETA on a terminal (tqdm); one plain line per student in a log, or on a terminal too
     narrow for a bar (``MIN_BAR_COLUMNS``), such as one that reports a size of 0x0 (some CI runners and ssh
@@ -362,8 +321,9 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
             start_view()  # built beside the zygote's imports and the preflight; the first child waits for it
             if device == "cpu" and start_warm():  # it imports torch while the reference is checked
                 print("sandbox: warm workers (a zygote that has imported torch forks each child)", file=sys.stderr)
+            store = Store.opened(location(course))  # made before any child starts, so each one's jail hides it
             print(f"checking the reference on {device} for {', '.join(names)} ...", file=sys.stderr)
-            preflight = Preflight(course, device)
+            preflight = Preflight(course, device, store)
 
             def checked(exercise: Exercise) -> Expectations:
                 begin = time.monotonic()
@@ -378,7 +338,7 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
             data.write_pack(pack)
             pack.chmod(0o644)
             scratch.chmod(0o755)
-            hide = [course.reference, submissions, out]
+            hide = [course.reference, submissions, out, *([store.root] if store.root else [])]
             slots: queue.Queue = queue.Queue()
             for slot in range(jobs):
                 slots.put(slot)

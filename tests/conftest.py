@@ -16,9 +16,20 @@ import pytest
 
 from grader import rubric
 from grader.course import Course
+from grader.preflight import STORE_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = rubric.exercise_names()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def reference_store(tmp_path_factory):
+    """This test run's own store of the reference's results (grader/preflight.py): every grader run it starts
+    after the first reuses them. A test that needs another store sets ``$GRADER_STORE`` itself."""
+    root = tmp_path_factory.mktemp("reference-store")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(STORE_ENV, str(root))
+        yield root
 
 
 @pytest.fixture(scope="session")

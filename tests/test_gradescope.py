@@ -10,6 +10,7 @@ import pytest
 from conftest import EXERCISES, grader_command, reference_files, run_grader, stub_files
 
 from grader import rubric
+from grader.preflight import FOLDER, STORE_ENV
 
 EX01 = EXERCISES[0]
 VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}
@@ -40,7 +41,8 @@ def run_autograder(root, files: dict[str, str], metadata: dict | None = None,
         os.symlink(target, base / "submission" / name)
     if metadata:
         (base / "submission_metadata.json").write_text(json.dumps(metadata))
-    env = {**os.environ, "AUTOGRADER_ROOT": str(base), "GRADER": grader_command()[0]}
+    env = {**{k: v for k, v in os.environ.items() if k != STORE_ENV},  # the archive's store, as on Gradescope
+           "AUTOGRADER_ROOT": str(base), "GRADER": grader_command()[0]}
     if len(grader_command()) > 1:
         pytest.skip("the grader command is not installed as a script here")
     run = subprocess.run(["bash", str(base / "source" / "run_autograder")], capture_output=True, text=True, env=env,
@@ -67,6 +69,8 @@ def test_the_archive_holds_the_scripts_and_the_course_but_no_example_students(au
     _, modes = autograder
     assert modes["setup.sh"] & 0o111 and modes["run_autograder"] & 0o111
     assert f"course/reference/{EX01}.py" in modes and "course/grader/calibration.json" in modes
+    stored = [n for n in modes if n.startswith(f"course/{FOLDER}/{EX01}-")]
+    assert any(n.endswith("/manifest.json") for n in stored) and any("/expected-" in n for n in stored)
     assert not any("/examples/" in n or "__pycache__" in n for n in modes)
 
 
@@ -77,6 +81,7 @@ def test_the_reference_earns_full_marks_on_gradescope(autograder):
     assert run.returncode == 0, run.stderr[-3000:]
     valid_results(document)
     assert document["score"] == document["max_score"] == rubric.load(EX01).max_points(hidden=True)
+    assert f"reference: {EX01} was checked by an earlier run" in run.stderr  # the archive's: the reference never ran
 
 
 def test_the_stub_earns_zero_on_gradescope(autograder):
