@@ -9,6 +9,7 @@ from pathlib import Path
 from . import GraderError, __version__
 from .course import Course
 from .escaping import multiline
+from .sandbox import started_early
 
 EXIT_DRIFT = 1
 EXIT_FAILURE = 2
@@ -62,12 +63,13 @@ def cmd_release(args) -> int:
 
 
 def cmd_grade(args) -> int:
-    from .grading import grade_class
+    with started_early(args.device):  # the sandbox's slow starts begin before this process imports torch
+        from .grading import grade_class
 
-    return grade_class(
-        course=_course(args), submissions=Path(args.submissions), out=Path(args.out), device=args.device,
-        only=args.only, jobs=args.jobs, time_limit=args.time_limit, force=args.force, memory_limit=args.memory_limit,
-        shard=args.shard)
+        return grade_class(
+            course=_course(args), submissions=Path(args.submissions), out=Path(args.out), device=args.device,
+            only=args.only, jobs=args.jobs, time_limit=args.time_limit, force=args.force,
+            memory_limit=args.memory_limit, shard=args.shard)
 
 
 def cmd_gradescope_build(args) -> int:
@@ -80,9 +82,10 @@ def cmd_gradescope_build(args) -> int:
 
 
 def cmd_gradescope_run(args) -> int:
-    from .gradescope import run
+    with started_early(args.device):
+        from .gradescope import run
 
-    run(_course(args), Path(args.submission), Path(args.results), only=args.only, device=args.device)
+        run(_course(args), Path(args.submission), Path(args.results), only=args.only, device=args.device)
     return 0
 
 
@@ -95,7 +98,7 @@ def cmd_preflight(args) -> int:
     except KeyError as exc:
         raise GraderError(f"--only {args.only}: {exc.args[0]}") from None
     folders = prepare(_course(args), exercises, args.device)
-    where = f"; stored in {next(iter(folders.values())).parent}" if folders else " (no store: nothing kept)"
+    where = f"; stored in {folders['data'].parent}" if folders else " (no store: nothing kept)"
     print(f"the reference passes every check of {', '.join(e.name for e in exercises)} on {args.device}{where}")
     return 0
 

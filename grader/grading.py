@@ -34,7 +34,7 @@ from .expected import Expectations
 from .intake import FindSubmissions, Submission, file_hashes
 from .pages import class_report_html
 from .payload import PayloadError, read_outcomes
-from .preflight import Preflight, Store, digest, location
+from .preflight import Preflight, Store, digest, location, pack_key
 from .reports import (RECORD, ExerciseResult, StudentResult, atomic_write, class_table, gradebook_csv, load_record,
                       save_student)
 from .rubric import Check, Exercise
@@ -335,7 +335,7 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
             # the reference is checked in a thread of its own while the first children run
             expected = {e.name: checking.submit(checked, e) for e in exercises}
             pack = scratch / "data.safetensors"
-            data.write_pack(pack)
+            store.write_pack(pack, pack_key(course))  # stored beside the reference's results, like them by key
             pack.chmod(0o644)
             scratch.chmod(0o755)
             hide = [course.reference, submissions, out, *([store.root] if store.root else [])]

@@ -39,6 +39,7 @@ STORE_ENV = "GRADER_STORE"  # where records are kept instead of <course>/.grader
 FOLDER = ".grader-store"
 LIBRARIES = ("torch", "torchvision", "numpy", "statsmodels", "matplotlib", "safetensors", "mlxtend", "recbole")
 MAX_RECORD_BYTES = 1 << 30
+KEEP = 3  # records kept per exercise (and data packs): this key's and the latest others (another device, seed)
 
 
 def digest(course: Course, exercises: list[Exercise]) -> str:
@@ -87,6 +88,23 @@ def key(course: Course, exercise: Exercise, device: str) -> str:
     return h.hexdigest()
 
 
+def pack_key(course: Course) -> str:
+    """What the children's data pack depends on (the grader's code, the fresh seed, the data, the libraries)."""
+    h = hashlib.sha256(FORMAT.encode() + b"\0data pack\0")
+    for part in (digest(course, []), str(fresh.seed()), _versions()):
+        h.update(part.encode() + b"\0")
+    h.update(_data_files())
+    return h.hexdigest()
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def location(course: Course) -> Path | None:
     """Where records are kept: ``$GRADER_STORE`` (``off`` for nowhere), else ``.grader-store`` in the course."""
     chosen = os.environ.get(STORE_ENV, "").strip()
@@ -96,11 +114,13 @@ def location(course: Course) -> Path | None:
 
 
 class Store:
-    """Records of the reference's results, one folder per exercise and key; written whole or not at all.
+    """Records of the reference's results, one folder per exercise and key, and the children's data pack by
+    its key; each written whole or not at all.
 
     A record is ``manifest.json`` (the key, and per check which cases have values) beside one safetensors
     file per check for the expected values and one for the anchors, read back as strictly as a child's
-    results (``payload.read_outcomes``).
+    results (``payload.read_outcomes``). The pack (inputs only, never answers) is used again only when its
+    bytes hash as recorded.
     """
 
     def __init__(self, root: Path | None):
@@ -157,38 +177,79 @@ class Store:
         """Write the record (a failure to write costs only the next run's time: it is said, not raised)."""
         if self.root is None:
             return
-        folder = self.folder(exercise, digest_key)
-        tmp = None
-        try:
-            self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-            tmp = Path(tempfile.mkdtemp(prefix=f".{exercise.name}-", dir=self.root))
+
+        def fill(tmp: Path) -> dict:
             checks = {}
             for index, check in enumerate(exercise.selected(hidden=True)):
                 computed = expectations.computed(check.id)
                 if computed is None:
                     continue
-                present = [values is not None for values in computed]
                 (tmp / f"expected-{index:03d}").write_bytes(
                     encode_outcomes([Outcome(values=v) for v in computed if v is not None]))
                 anchors = expectations.anchors.get(check.id)
                 if anchors is not None:
                     (tmp / f"anchors-{index:03d}").write_bytes(encode_outcomes([Outcome(values=v) for v in anchors]))
-                checks[check.id] = {"expected": present, "anchors": anchors is not None}
-            (tmp / "manifest.json").write_text(json.dumps(
-                {"format": FORMAT, "exercise": exercise.name, "key": digest_key, "device": str(expectations.device),
-                 "grader_version": grader.__version__, "seconds": round(seconds, 3),
-                 "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "checks": checks}, indent=1) + "\n")
+                checks[check.id] = {"expected": [v is not None for v in computed], "anchors": anchors is not None}
+            return {"exercise": exercise.name, "key": digest_key, "device": str(expectations.device),
+                    "grader_version": grader.__version__, "seconds": round(seconds, 3),
+                    "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "checks": checks}
+
+        self._keep(self.folder(exercise, digest_key), fill)
+
+    def write_pack(self, path: Path, pack_digest_key: str) -> bool:
+        """The children's data pack at ``path`` (``data.write_pack``): the stored one under the same key when its
+        bytes are those recorded, else written here and stored. Returns whether the stored one was used."""
+        folder = self.root / f"data-{pack_digest_key[:24]}" if self.root is not None else None
+        if folder is not None and folder.is_dir():
+            try:
+                manifest = json.loads((folder / "manifest.json").read_text())
+                stored = folder / "pack.safetensors"
+                if manifest.get("format") != FORMAT or manifest.get("key") != pack_digest_key \
+                        or manifest.get("sha256") != _sha256_file(stored):
+                    raise ValueError("its bytes are not the ones recorded")
+                shutil.copyfile(stored, path)
+                return True
+            except (OSError, ValueError, TypeError, AttributeError) as exc:
+                print(f"note: the stored data pack in {folder} is not usable ({exc}); writing it again", file=sys.stderr)
+                shutil.rmtree(folder, ignore_errors=True)
+        data.write_pack(path)
+        if folder is not None:
+            def fill(tmp: Path) -> dict:
+                shutil.copyfile(path, tmp / "pack.safetensors")
+                return {"key": pack_digest_key, "sha256": _sha256_file(path)}
+
+            self._keep(folder, fill)
+        return False
+
+    def _keep(self, folder: Path, fill: Callable[[Path], dict]) -> None:
+        """Store ``folder``, whole or not at all: ``fill`` writes its files into a new folder and returns its
+        manifest, then the folder is renamed into place."""
+        tmp = None
+        try:
+            self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=self.root))
+            manifest = fill(tmp)
+            (tmp / "manifest.json").write_text(json.dumps({"format": FORMAT, **manifest}, indent=1) + "\n")
             try:
                 os.rename(tmp, folder)
                 tmp = None
-            except OSError:  # another run stored the same record first: its copy is as good as this one
+            except OSError:  # another run stored it first
                 pass
+            self._prune(folder.name.rsplit("-", 1)[0])
         except OSError as exc:
-            print(f"note: could not store the reference's results in {self.root} ({exc}); the next run computes "
-                  "them again", file=sys.stderr)
+            print(f"note: could not store {folder.name} in {self.root} ({exc}); the next run computes it again",
+                  file=sys.stderr)
         finally:
             if tmp is not None:
                 shutil.rmtree(tmp, ignore_errors=True)
+
+    def _prune(self, kind: str) -> None:
+        """Keep the ``KEEP`` newest records of a kind (an exercise, or the data pack): older keys are never asked
+        for again once the grader, the references or the libraries moved on, and a pack is 20 MB."""
+        records = sorted((p for p in self.root.glob(f"{kind}-*") if p.is_dir() and len(p.name) == len(kind) + 25),
+                         key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        for old in records[KEEP:]:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 class Preflight:
@@ -233,7 +294,8 @@ class Preflight:
 
 def prepare(course: Course, exercises: list[Exercise], device: str = "cpu") -> dict[str, Path]:
     """Check the reference on every check of ``exercises`` as a grading run does (its secret fresh inputs) and
-    store its results; returns each exercise's record folder (where the store is kept)."""
+    store its results and the children's data pack; returns each exercise's record folder and the pack's
+    (under ``"data"``), where the store is kept."""
     if device == "cuda":
         import torch
 
@@ -250,6 +312,14 @@ def prepare(course: Course, exercises: list[Exercise], device: str = "cpu") -> d
             preflight(exercise)
             if store.root is not None:
                 folders[exercise.name] = store.folder(exercise, key(course, exercise, device))
+        if store.root is not None:
+            pack = Path(tempfile.mkdtemp(prefix=".pack-", dir=store.root))
+            try:
+                digest_key = pack_key(course)
+                store.write_pack(pack / "pack.safetensors", digest_key)
+                folders["data"] = store.root / f"data-{digest_key[:24]}"
+            finally:
+                shutil.rmtree(pack, ignore_errors=True)
         return folders
     finally:
         fresh.set_seed(previous)

@@ -38,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -958,6 +959,7 @@ def zygote(control_fd: int) -> None:
             os._exit(70)
         for fd in fds:
             os.close(fd)
+    os._exit(0)  # nothing to save: skip tearing down torch (a second or more)
 
 
 class Zygote:
@@ -1005,6 +1007,20 @@ def start_warm() -> bool:
     if _ZYGOTE is None and detect().namespaces and os.environ.get("GRADER_WARM", "1") != "0":
         _ZYGOTE = Zygote()
     return _ZYGOTE is not None
+
+
+@contextmanager
+def started_early(device: str):
+    """Start what a run's first child waits for (the zygote's imports, the data-free view) at once, beside the
+    caller's own imports and intake; both end however the block ends."""
+    try:
+        if device == "cpu":
+            start_warm()
+        start_view()
+        yield
+    finally:
+        stop_warm()
+        stop_view()
 
 
 def stop_warm() -> None:

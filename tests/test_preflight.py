@@ -2,6 +2,7 @@
 computed again whenever anything does, never used when damaged, and out of every child's sight."""
 
 import json
+import os
 import shutil
 
 import pytest
@@ -52,7 +53,7 @@ def test_stored_results_grade_as_a_run_without_a_store_and_a_damaged_record_is_r
         filled = run_grader("preflight", "--only", f"{EX01},{EX02}")
     assert filled.returncode == 0, filled.stderr[-3000:]
     assert f"the reference passes every check of {EX01}, {EX02} on cpu; stored in {store}" in filled.stdout
-    assert sorted(p.name.split("-")[0] for p in store.iterdir()) == [EX01, EX02]
+    assert sorted(p.name.split("-")[0] for p in store.iterdir()) == ["data", EX01, EX02]  # and the children's pack
     assert oct(store.stat().st_mode & 0o777) == oct(0o700)  # the owner's alone
     stored = grade(tmp_path, submissions, "stored", store)
     assert stored.returncode == 0, stored.stderr[-3000:]
@@ -69,10 +70,18 @@ def test_stored_results_grade_as_a_run_without_a_store_and_a_damaged_record_is_r
     record = next(store.glob(f"{EX02}-*"))
     damaged = sorted(record.glob("expected-*"))[0]
     damaged.write_bytes(damaged.read_bytes()[:40])
+    pack = next(store.glob("data-*"))
+    with open(pack / "pack.safetensors", "r+b") as f:  # the same size, one byte changed
+        f.seek(-1, 2)
+        last = f.read(1)
+        f.seek(-1, 2)
+        f.write(bytes([last[0] ^ 1]))
     again = grade(tmp_path, submissions, "again", store)
     assert again.returncode == 0, again.stderr[-3000:]
     assert f"the stored results in {record} are not usable" in again.stderr and again.stderr.count(USED) == 1
-    assert verdicts(tmp_path / "again", "bo") == verdicts(tmp_path / "none", "bo")
+    assert f"the stored data pack in {pack} is not usable" in again.stderr
+    for student in ("ada", "bo"):
+        assert verdicts(tmp_path / "again", student) == verdicts(tmp_path / "none", student)
     assert (record / "manifest.json").is_file() and damaged.stat().st_size > 40  # this run's record replaced it
 
 
@@ -118,3 +127,19 @@ def test_the_key_changes_with_everything_the_results_depend_on(tmp_path, monkeyp
 def test_the_preflight_command_names_an_unknown_exercise():
     run = run_grader("preflight", "--only", "ex42")
     assert run.returncode == 2 and "no exercise 'ex42'" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_the_store_keeps_the_newest_records_of_each_kind_and_nothing_half_written(tmp_path):
+    store = preflight.Store(tmp_path)
+    for i in range(preflight.KEEP + 2):
+        store._keep(tmp_path / f"{EX01}-{i:024d}", lambda tmp: {"i": i})
+        os.utime(tmp_path / f"{EX01}-{i:024d}", ns=(i * 10**9, i * 10**9))
+    store._keep(tmp_path / f"{EX02}-{0:024d}", lambda tmp: {})
+
+    def broken(tmp):
+        (tmp / "expected-000").write_bytes(b"half")
+        raise OSError("disk full")
+
+    store._keep(tmp_path / f"{EX02}-{1:024d}", broken)
+    kept = sorted(p.name for p in tmp_path.iterdir())
+    assert kept == [f"{EX01}-{i:024d}" for i in range(2, preflight.KEEP + 2)] + [f"{EX02}-{0:024d}"]
