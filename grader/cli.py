@@ -1,4 +1,4 @@
-"""The ``grader`` command: release, grade, preflight, merge, gradescope, bench, calibrate and audit."""
+"""The ``grader`` command: release, grade, preflight, similarity, merge, gradescope, bench, calibrate, audit."""
 
 from __future__ import annotations
 
@@ -100,6 +100,16 @@ def cmd_preflight(args) -> int:
     folders = prepare(_course(args), exercises, args.device)
     where = f"; stored in {folders['data'].parent}" if folders else " (no store: nothing kept)"
     print(f"the reference passes every check of {', '.join(e.name for e in exercises)} on {args.device}{where}")
+    return 0
+
+
+def cmd_similarity(args) -> int:
+    from .similarity import run
+
+    out = Path(args.out)
+    run(_course(args), Path(args.submissions), out, only=args.only, top=args.top)
+    print(f"wrote {out.resolve() / 'similarity.html'} (the pairs most alike per exercise, each side by side) and "
+          "similarity.csv (every pair); no grade was changed", file=sys.stderr)
     return 0
 
 
@@ -227,6 +237,18 @@ def build_parser() -> argparse.ArgumentParser:
     preflight.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
                            help="the device grading will use (default: cpu)")
     preflight.set_defaults(run=cmd_preflight)
+
+    similarity = sub.add_parser(
+        "similarity", help="rank, per exercise, the pairs of students whose code is most alike (for a person to "
+                           "look at; grades are unchanged)")
+    similarity.add_argument("submissions", metavar="SUBMISSIONS",
+                            help="the folder holding one folder per student, as for grade")
+    similarity.add_argument("--out", required=True, metavar="OUT",
+                            help="where similarity.html, similarity.csv and the side-by-side pages go")
+    similarity.add_argument("--only", metavar="EXERCISES", help="comma-separated exercises (default: all)")
+    similarity.add_argument("--top", type=int, default=10, metavar="N",
+                            help="pairs listed per exercise and given a side-by-side page (default: 10)")
+    similarity.set_defaults(run=cmd_similarity)
 
     merge = sub.add_parser("merge", help="combine the OUT folders of `grade --shard I/N` runs into one gradebook")
     merge.add_argument("shards", nargs="+", metavar="OUT_I", help="the output folder of each shard")
