@@ -1,4 +1,4 @@
-"""The ``grader`` command: release, grade, preflight, similarity, merge, gradescope, bench, calibrate, audit."""
+"""The ``grader`` command: release, grade, preflight, similarity, export, merge, gradescope, bench, calibrate, audit."""
 
 from __future__ import annotations
 
@@ -110,6 +110,17 @@ def cmd_similarity(args) -> int:
     run(_course(args), Path(args.submissions), out, only=args.only, top=args.top)
     print(f"wrote {out.resolve() / 'similarity.html'} (the pairs most alike per exercise, each side by side) and "
           "similarity.csv (every pair); no grade was changed", file=sys.stderr)
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .export import run
+
+    target, matching = run(Path(args.out), Path(args.roster), args.format, Path(args.to) if args.to else None)
+    left = len(matching.students) + len(matching.members)
+    print(f"wrote {target.resolve()}: {len(matching.matched)} student(s) for {args.format}"
+          + (f"; {left} not matched, listed in {Path(args.out).resolve() / 'export-unmatched.csv'}" if left else ""),
+          file=sys.stderr)
     return 0
 
 
@@ -249,6 +260,17 @@ def build_parser() -> argparse.ArgumentParser:
     similarity.add_argument("--top", type=int, default=10, metavar="N",
                             help="pairs listed per exercise and given a side-by-side page (default: 10)")
     similarity.set_defaults(run=cmd_similarity)
+
+    export = sub.add_parser("export", help="write a graded class's points as a learning-management system's import "
+                                           "file, students matched through a roster")
+    export.add_argument("out", metavar="OUT", help="the output folder of grader grade (or merge)")
+    export.add_argument("--format", required=True, choices=("canvas", "moodle", "csv"),
+                        help="Canvas' gradebook import, Moodle's grade import, or a plain CSV")
+    export.add_argument("--roster", required=True, metavar="ROSTER.csv",
+                        help="the class list: a header naming some of folder, name, id, email, sis_user_id, "
+                             "sis_login_id, section; a row per student")
+    export.add_argument("--to", metavar="FILE", help="where the import file goes (default: OUT/FORMAT-import.csv)")
+    export.set_defaults(run=cmd_export)
 
     merge = sub.add_parser("merge", help="combine the OUT folders of `grade --shard I/N` runs into one gradebook")
     merge.add_argument("shards", nargs="+", metavar="OUT_I", help="the output folder of each shard")

@@ -210,7 +210,8 @@ class Store:
                 shutil.copyfile(stored, path)
                 return True
             except (OSError, ValueError, TypeError, AttributeError) as exc:
-                print(f"note: the stored data pack in {folder} is not usable ({exc}); writing it again", file=sys.stderr)
+                print(f"note: the stored data pack in {folder} is not usable ({exc}); writing it again",
+                      file=sys.stderr)
                 shutil.rmtree(folder, ignore_errors=True)
         data.write_pack(path)
         if folder is not None:

@@ -46,7 +46,7 @@ def write_run(out: Path, settings: dict, shard: tuple[int, int] | None, students
                                         "students": students, "timing": timing or {}}, indent=1) + "\n")
 
 
-def _read_run(folder: Path) -> dict:
+def read_run(folder: Path) -> dict:
     try:
         run = json.loads((folder / RUN).read_text())
         if not {"settings", "students", "shard"} <= run.keys():
@@ -61,7 +61,7 @@ def merge(folders: list[Path], out: Path) -> list[StudentResult]:
     """Combine shard outputs into ``out``: one gradebook, every student's folder. Returns the results in order."""
     if not folders:
         raise GraderError("merge: give the output folders of the shards")
-    runs = {folder: _read_run(folder) for folder in folders}
+    runs = {folder: read_run(folder) for folder in folders}
     first_folder, first = next(iter(runs.items()))
     for folder, run in runs.items():
         a, b = comparable(first["settings"]), comparable(run["settings"])
