@@ -10,8 +10,8 @@ from conftest import ROOT, make_class, run_grader
 
 from grader import rubric
 
-# measured (copydetect's default 25-token matches): the copies score 0.80-0.97 and lead the best other pair by
-# 0.41-0.73, except in ex08 by 0.12, where two alternatives share 74% (both keep most of the reference's code)
+# measured (25-token matches, a window of 6): the copies score 0.80-0.94 and lead the best other pair by 0.41-0.73,
+# except in ex08 by 0.12, where two alternatives share 0.74-0.75 (both keep most of the reference's code)
 MARGIN = 0.10
 COPIER = "copier"
 SCRIPT = "# </pre><script>alert(1)</script> all my own work\n"
