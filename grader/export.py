@@ -41,8 +41,8 @@ class Member:
     def keys(self) -> dict[str, str]:
         """How this member may be named by a student folder, per kind of key (normalised)."""
         email = self.get("email")
-        found = {k: self.get(k) for k in ("folder", "id", "email", "sis_login_id", "sis_user_id", "name")}
-        found["login"] = email.split("@", 1)[0] if "@" in email else ""
+        found = {k: self.get(k) for k in KEYS if k != "login"}
+        found["login"] = email.split("@", 1)[0] if "@" in email else ""  # the one key no column holds
         return {k: normal(v) for k, v in found.items() if normal(v)}
 
 

@@ -48,14 +48,12 @@ exec "$grader" --course "$root/source/course" gradescope run {only}\\
 
 def build(course: Course, archive: Path, only: str | None = None) -> list[str]:
     """Write the autograder zip; returns the names of the exercises it grades."""
-    try:
-        exercises = [e.name for e in rubric.select(only)]
-    except KeyError as exc:
-        raise GraderError(f"--only {only}: {exc.args[0]}") from None
+    selected = rubric.select(only)
+    exercises = [e.name for e in selected]
     if archive.suffix != ".zip":
         raise GraderError(f"{archive}: the autograder archive must be a .zip file")
     archive.parent.mkdir(parents=True, exist_ok=True)
-    stored = prepare(course, rubric.select(only), "cpu")  # the reference proven on every check, its results kept
+    stored = prepare(course, selected, "cpu")  # the reference proven on every check, its results kept
     tmp = archive.with_name(f".{archive.name}.tmp")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
         for name, text in (("setup.sh", SETUP.format(only=f"--only {','.join(exercises)}")),
@@ -109,10 +107,7 @@ def run(course: Course, submission: Path, results: Path, only: str | None = None
 
     if not submission.is_dir():
         raise GraderError(f"--submission {submission}: no such folder")
-    try:
-        exercises = [e.name for e in rubric.select(only)]
-    except KeyError as exc:
-        raise GraderError(f"--only {only}: {exc.args[0]}") from None
+    exercises = [e.name for e in rubric.select(only)]
     contents = intake.read_folder(submission, exercises, depth=intake.DEEP_DEPTH)
     student = _student_name(submission)
     with tempfile.TemporaryDirectory(prefix="gradescope-") as tmp:

@@ -262,10 +262,7 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
     """
     if device == "cuda" and not torch.cuda.is_available():
         raise GraderError("--device cuda: no CUDA device is available here")
-    try:
-        exercises = rubric.select(only)
-    except KeyError as exc:
-        raise GraderError(f"--only {only}: {exc.args[0]}") from None
+    exercises = rubric.select(only)
     students = FindSubmissions(submissions, out, [e.name for e in exercises])()
     part = shards.parse(shard) if shard else None
     if part:

@@ -18,7 +18,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from . import GraderError, rubric
+from . import rubric
 from .course import Course
 from .release import claim_folder
 from .reports import atomic_write
@@ -103,10 +103,7 @@ def write_course(course: Course, dest: Path, only: str | None = None, force: boo
     A non-empty ``dest`` needs ``force`` and an earlier course written here (``COURSE_MARK``); then only these
     files are rewritten: nbgrader's own folders and its gradebook stay as they are.
     """
-    try:
-        exercises = [e.name for e in rubric.select(only)]
-    except KeyError as exc:
-        raise GraderError(f"--only {only}: {exc.args[0]}") from None
+    exercises = [e.name for e in rubric.select(only)]
     dest = dest.resolve()
     claim_folder(dest, force, COURSE_MARK, "nbgrader course", "rewrite")
     atomic_write(dest / COURSE_MARK, "written by `grader release --nbgrader`: --force rewrites nbgrader_config.py "

@@ -196,9 +196,9 @@ class Store:
 
         self._keep(self.folder(exercise, digest_key), fill)
 
-    def write_pack(self, path: Path, pack_digest_key: str) -> bool:
+    def write_pack(self, path: Path, pack_digest_key: str) -> Path | None:
         """The children's data pack at ``path`` (``data.write_pack``): the stored one under the same key when its
-        bytes are those recorded, else written here and stored. Returns whether the stored one was used."""
+        bytes are those recorded, else written here and stored. Returns the stored pack's folder (None: no store)."""
         folder = self.root / f"data-{pack_digest_key[:24]}" if self.root is not None else None
         if folder is not None and folder.is_dir():
             try:
@@ -208,7 +208,7 @@ class Store:
                         or manifest.get("sha256") != _sha256_file(stored):
                     raise ValueError("its bytes are not the ones recorded")
                 shutil.copyfile(stored, path)
-                return True
+                return folder
             except (OSError, ValueError, TypeError, AttributeError) as exc:
                 print(f"note: the stored data pack in {folder} is not usable ({exc}); writing it again",
                       file=sys.stderr)
@@ -220,7 +220,7 @@ class Store:
                 return {"key": pack_digest_key, "sha256": _sha256_file(path)}
 
             self._keep(folder, fill)
-        return False
+        return folder
 
     def _keep(self, folder: Path, fill: Callable[[Path], dict]) -> None:
         """Store ``folder``, whole or not at all: ``fill`` writes its files into a new folder and returns its
@@ -258,21 +258,22 @@ class Preflight:
 
     A training check is not re-run when the committed calibration shows this very reference file
     passing it on this device over several seeds (``grader calibrate``). With a ``store``, a record
-    under the same key is used instead of running the reference (``stored`` names those exercises).
+    under the same key is used instead of running the reference (``records``: each exercise's folder).
     """
 
     def __init__(self, course: Course, device: str, store: Store | None = None):
         self.course, self.device, self.store = course, device, store or Store(None)
-        self.stored: list[str] = []
+        self.records: dict[str, Path] = {}
 
     def __call__(self, exercise: Exercise) -> Expectations:
         begin = time.monotonic()
         digest_key = key(self.course, exercise, self.device) if self.store.root is not None else ""
+        if self.store.root is not None:
+            self.records[exercise.name] = self.store.folder(exercise, digest_key)
         found = self.store.load(exercise, digest_key, self.device, lambda: self.course.reference_module(exercise.name))
         if found is not None:
             print(f"reference: {exercise.name} was checked by an earlier run with the same reference, rubric, "
                   f"grader, data and libraries; its stored results are used", file=sys.stderr)
-            self.stored.append(exercise.name)
             return found
         reference = self.course.reference_module(exercise.name)
         expectations = Expectations(exercise, self.device, reference=reference)
@@ -307,18 +308,14 @@ def prepare(course: Course, exercises: list[Exercise], device: str = "cpu") -> d
     fresh.set_seed(fresh.secret_seed(course.reference))
     try:
         preflight = Preflight(course, device, store)
-        folders = {}
         for exercise in exercises:
             print(f"checking the reference on {device} for {exercise.name} ...", file=sys.stderr)
             preflight(exercise)
-            if store.root is not None:
-                folders[exercise.name] = store.folder(exercise, key(course, exercise, device))
+        folders = dict(preflight.records)
         if store.root is not None:
             pack = Path(tempfile.mkdtemp(prefix=".pack-", dir=store.root))
             try:
-                digest_key = pack_key(course)
-                store.write_pack(pack / "pack.safetensors", digest_key)
-                folders["data"] = store.root / f"data-{digest_key[:24]}"
+                folders["data"] = store.write_pack(pack / "pack.safetensors", pack_key(course))
             finally:
                 shutil.rmtree(pack, ignore_errors=True)
         return folders

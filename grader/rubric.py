@@ -15,6 +15,8 @@ from typing import Any, Callable, Mapping
 
 import torch
 
+from . import GraderError
+
 RUBRIC_PACKAGE = "grader.rubrics"
 
 
@@ -149,10 +151,14 @@ def load_all() -> list[Exercise]:
 
 
 def select(only: str | None) -> list[Exercise]:
-    """Exercises named in a comma-separated ``--only`` value (all when empty)."""
+    """Exercises named in a comma-separated ``--only`` value (all when empty); an unknown name is a clear error
+    for every command that takes ``--only``."""
     if not only:
         return load_all()
-    return [load(part.strip()) for part in only.split(",") if part.strip()]
+    try:
+        return [load(part.strip()) for part in only.split(",") if part.strip()]
+    except KeyError as exc:
+        raise GraderError(f"--only {only}: {exc.args[0]}") from None
 
 
 # --- helpers for input builders -----------------------------------------------------------------

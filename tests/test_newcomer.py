@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
-from conftest import ROOT, grader_command
+from conftest import ROOT, grader_command, run_grader
 
 from grader import cli, rubric
 
@@ -88,3 +88,17 @@ def test_the_resolver_lines_the_readme_quotes_are_recboles_own_requirements():
     own = {Requirement(r).name.lower() for r in metadata.requires("torch-course-pack")}
     assert {key(q) for q in quoted} <= {key(r) for r in requires if "extra ==" not in r}
     assert not {key(q)[0] for q in quoted} & own  # none of them is one this course pack installs itself
+
+
+@pytest.mark.parametrize("command", [
+    ["grade", "SUBS", "--out", "OUT"], ["preflight"], ["similarity", "SUBS", "--out", "OUT"],
+    ["gradescope", "build", "OUT/a.zip"], ["gradescope", "run", "--submission", "SUBS", "--results", "OUT/r.json"],
+    ["bench", "--no-nbgrader"], ["calibrate", "--dry-run"], ["audit", "--out", "OUT"],
+    ["release", "--nbgrader", "OUT/nb"],
+])
+def test_every_command_taking_only_names_an_unknown_exercise_without_a_traceback(tmp_path, command):
+    (tmp_path / "SUBS" / "ada").mkdir(parents=True)
+    args = [str(tmp_path / a) if a.split("/")[0] in ("SUBS", "OUT") else a for a in command]
+    run = run_grader(*args, "--only", "ex42")
+    assert run.returncode == 2 and "--only ex42: no exercise 'ex42'" in run.stderr, run.stderr[-2000:]
+    assert "Traceback" not in run.stderr
