@@ -2,7 +2,7 @@
 
 Each student's file (read by the same intake as grading: no link followed, notebooks as their code) is
 tokenised with variable, function and class names, strings and comments abstracted away, then cut
-into k-grams whose hashes are winnowed into a fingerprint (copydetect, the MOSS method). What the
+into k-grams whose hashes make a fingerprint (copydetect, the MOSS method; every k-gram kept). What the
 released stub gives everyone is boilerplate: its fingerprints are left out. A pair's score is the
 larger of the two shares of each file's fingerprinted tokens found in the other, so renamed
 variables, reordered functions and new comments do not hide a copy, and a small file wholly inside
@@ -24,7 +24,8 @@ from .escaping import csv_cell, href, html_text, terminal
 from .intake import FindSubmissions
 from .reports import atomic_write
 
-NOISE, GUARANTEE = 25, 30  # tokens: no match shorter than NOISE counts, every match of GUARANTEE is found
+NOISE, GUARANTEE = 25, 25  # copydetect's defaults: every 25-token k-gram kept (a window of 1), so the fingerprints
+# never depend on which hashes str.__hash__ draws (a random seed per process): the same class ranks the same always
 TOP = 10  # pairs listed per exercise on the terminal and the page
 
 

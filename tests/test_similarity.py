@@ -10,8 +10,8 @@ from conftest import ROOT, make_class, run_grader
 
 from grader import rubric
 
-# measured (25-token matches, a window of 6): the copies score 0.80-0.94 and lead the best other pair by 0.41-0.73,
-# except in ex08 by 0.12, where two alternatives share 0.74-0.75 (both keep most of the reference's code)
+# measured (every 25-token k-gram; the same on every run): the copies score 0.85-0.99 and lead the best other pair
+# by 0.34-0.73, except in ex08 by 0.14, where two alternatives share 0.76 (both keep most of the reference's code)
 MARGIN = 0.10
 COPIER = "copier"
 SCRIPT = "# </pre><script>alert(1)</script> all my own work\n"
