@@ -52,10 +52,31 @@ def pytest_configure(config):
         raise pytest.UsageError("--device cuda: no CUDA device is available here")
 
 
+def _exercise_file(file_path: Path) -> bool:
+    return (EXERCISE_FILE.match(file_path.name) is not None and (file_path.parent / "expected").is_dir()
+            and file_path.stem in rubric.exercise_names())
+
+
 def pytest_collect_file(file_path: Path, parent):
-    if EXERCISE_FILE.match(file_path.name) and (file_path.parent / "expected").is_dir():
-        if file_path.stem in rubric.exercise_names():
-            return ExerciseFile.from_parent(parent, path=file_path)
+    if _exercise_file(file_path):
+        return ExerciseFile.from_parent(parent, path=file_path)
+    return None
+
+
+class NotATestModule(pytest.File):
+    """An exercise file named on the command line, as pytest's Python collector would see it: nothing to collect."""
+
+    def collect(self):
+        return []
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makemodule(module_path: Path, parent):
+    """``pytest exercises/ex02_gradients.py`` names the file, so pytest's own collector would import the student's
+    code as a test module, outside the checks (a syntax error would be reported twice, once as a bare traceback).
+    Its checks are the rubric's, collected by ``pytest_collect_file``."""
+    if _exercise_file(Path(module_path)):
+        return NotATestModule.from_parent(parent, path=Path(module_path))
     return None
 
 
