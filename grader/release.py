@@ -16,7 +16,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import GraderError, rubric
+from . import GraderError, classroom, rubric
 from .course import Course
 from .expected import dumps, record, same_document
 
@@ -30,7 +30,7 @@ PACKAGE = Path(__file__).resolve().parent
 # The runtime students need for `pytest exercises/`: no release, grading or sandbox code.
 STUDENT_RUNTIME = ["__init__.py", "rubric.py", "probes.py", "checks.py", "thresholds.py", "payload.py", "expected.py",
                    "course.py", "pytest_plugin.py", "reports.py", "escaping.py", "data.py", "fresh.py",
-                   "rubrics/__init__.py"]
+                   "classroom.py", "rubrics/__init__.py"]
 
 
 RELEASE_MARK = ".student-release"
@@ -243,6 +243,13 @@ Keep the dtype and the device of the inputs: the grader may run your code on a G
 In exercises 4 to 8 the checks train your model with your code and a fixed seed, and measure it
 on held-out data whose labels only the checks hold; the figures you draw are saved in
 `exercises/figures/`.
+
+## On GitHub
+
+If your course hands this repository out through GitHub Classroom, every push runs the same
+visible checks (`.github/workflows/classroom.yml`): the Actions tab shows each check with its
+points, and the Classroom sees your total. It is the score of `pytest exercises/`; your grade
+also counts the hidden checks. Leave the workflow and `grader/` as they are.
 """
 
 STUDENT_PYPROJECT = """\
@@ -303,6 +310,7 @@ def write_student_repo(course: Course, dest: Path, force: bool = False) -> list[
     files[Path("pyproject.toml")] = STUDENT_PYPROJECT.format(version=grader.__version__, dependencies=deps)
     files[Path(RELEASE_MARK)] = f"written by `grader release --student` {grader.__version__}\n"
     files[Path(".gitignore")] = ".venv/\n__pycache__/\n*.egg-info/\n.pytest_cache/\n"
+    files[classroom.WORKFLOW] = classroom.workflow(rubric.load_all())
     for rel, text in files.items():
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
         (dest / rel).write_text(text)
