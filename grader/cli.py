@@ -69,13 +69,15 @@ def cmd_grade(args) -> int:
         return grade_class(
             course=_course(args), submissions=Path(args.submissions), out=Path(args.out), device=args.device,
             only=args.only, jobs=args.jobs, time_limit=args.time_limit, force=args.force,
-            memory_limit=args.memory_limit, shard=args.shard)
+            memory_limit=args.memory_limit, shard=args.shard, students=args.students, deadline=args.deadline,
+            late_policy=args.late_policy, timestamps=Path(args.timestamps) if args.timestamps else None)
 
 
 def cmd_gradescope_build(args) -> int:
     from .gradescope import build
 
-    exercises = build(_course(args), Path(args.archive), only=args.only)
+    exercises = build(_course(args), Path(args.archive), only=args.only, deadline=args.deadline,
+                      late_policy=args.late_policy)
     print(f"wrote {Path(args.archive).resolve()}: the Gradescope autograder for {', '.join(exercises)} "
           "(upload it as the assignment's autograder; it holds the reference solutions)")
     return 0
@@ -85,7 +87,8 @@ def cmd_gradescope_run(args) -> int:
     with started_early(args.device):
         from .gradescope import run
 
-        run(_course(args), Path(args.submission), Path(args.results), only=args.only, device=args.device)
+        run(_course(args), Path(args.submission), Path(args.results), only=args.only, device=args.device,
+            deadline=args.deadline, late_policy=args.late_policy)
     return 0
 
 
@@ -212,8 +215,24 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--memory-limit", type=float, default=None, metavar="GIB",
                        help="memory per student and exercise, in GiB (default: 4)")
     grade.add_argument("--force", action="store_true",
-                       help="grade every student again, even those an earlier run of this command finished "
-                            "(default: keep them)")
+                       help="grade the selected students and exercises again, even those an earlier run graded from "
+                            "the same files and settings (default: keep them)")
+    grade.add_argument("--students", metavar="NAMES",
+                       help="grade only these student folders, comma-separated, e.g. ana,ben; every other student "
+                            "keeps the results an earlier run left in OUT (default: the whole class)")
+    grade.add_argument("--deadline", metavar="TIME",
+                       help="the deadline, ISO 8601 with a UTC offset, e.g. 2026-12-01T23:59+01:00 or "
+                            "2026-12-01T22:59Z: each student's submission time is judged by --late-policy and the "
+                            "penalty shown beside the raw score (default: no deadline)")
+    grade.add_argument("--late-policy", metavar="POLICY",
+                       help="with --deadline: RATE[,max=DURATION][,grace=DURATION], e.g. 10%%/day,max=3d,grace=15m "
+                            "(10%% of the raw score per started day late, no credit after 3 days, on time within 15 "
+                            "minutes); RATE is P%%/day, P%%/hour or none (default: none: lateness is shown, nothing "
+                            "is taken off)")
+    grade.add_argument("--timestamps", metavar="FILE",
+                       help="with --deadline: a CSV with columns student,submitted (ISO 8601 times) that comes "
+                            "before the timestamp.txt (nbgrader) or submission_metadata.json (Gradescope) in a "
+                            "student's folder (default: those files only)")
     grade.add_argument("--shard", metavar="I/N", help="grade only the I-th of N deterministic shares of the class "
                                                       "(put them together with `grader merge`; default: the whole "
                                                       "class)")
@@ -225,6 +244,10 @@ def build_parser() -> argparse.ArgumentParser:
     gs_build.add_argument("archive", metavar="OUT.zip", help="the archive to write (it holds the solutions: keep it "
                                                              "with the instructors)")
     gs_build.add_argument("--only", metavar="EXERCISES", help="the exercises this assignment grades (default: all)")
+    gs_build.add_argument("--deadline", metavar="TIME",
+                          help="written into run_autograder as gradescope run's --deadline (default: no deadline)")
+    gs_build.add_argument("--late-policy", metavar="POLICY",
+                          help="written into run_autograder as gradescope run's --late-policy (default: none)")
     gs_build.set_defaults(run=cmd_gradescope_build)
     gs_run = gs.add_parser("run", help="grade one Gradescope submission and write results.json (what "
                                        "run_autograder calls)")
@@ -236,6 +259,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="comma-separated exercises to grade, e.g. ex01,ex02 (default: all)")
     gs_run.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
                         help="where the student's code runs (default: cpu)")
+    gs_run.add_argument("--deadline", metavar="TIME",
+                        help="the deadline (ISO 8601 with a UTC offset), against the created_at of the "
+                             "submission_metadata.json beside DIR; results.json's score is then after the late "
+                             "penalty (default: no deadline)")
+    gs_run.add_argument("--late-policy", metavar="POLICY",
+                        help="with --deadline, as for grade, e.g. 10%%/day,max=3d,grace=15m (default: none: "
+                             "lateness is shown, nothing is taken off)")
     gs_run.set_defaults(run=cmd_gradescope_run)
 
     preflight = sub.add_parser(

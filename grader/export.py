@@ -1,8 +1,8 @@
 """``grader export``: a graded class's points as the import file a learning-management system expects.
 
-The students of ``OUT`` (their ``record.json``, as graded) are matched to a roster (a CSV of the class:
-names, ids, emails), and each matched student gets a row in Canvas' gradebook-import columns, Moodle's
-grade-import columns or a plain CSV, one column per exercise. A student matched to no roster row, or
+The students of ``OUT`` (their ``record.json``, as graded, less any late penalty) are matched to a roster
+(a CSV of the class: names, ids, emails), and each matched student gets a row in Canvas' gradebook-import
+columns, Moodle's grade-import columns or a plain CSV, one column per exercise. A student matched to no roster row, or
 to two, and a roster row no student matched, are reported and listed in ``OUT/export-unmatched.csv``:
 never dropped silently, never guessed.
 """
@@ -18,14 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import GraderError
+from .deadlines import percent
 from .escaping import csv_cell, terminal
 from .reports import RECORD, StudentResult, atomic_write, fmt, load_record
 from .shards import read_run
+from .tables import read_rows
 
 FORMATS = ("canvas", "moodle", "csv")
 ROSTER_FIELDS = ("folder", "name", "id", "email", "sis_user_id", "sis_login_id", "section")
 KEYS = ("folder", "id", "email", "sis_login_id", "sis_user_id", "login", "name")  # matched in this order
-MAX_ROSTER_BYTES = 16 << 20
 
 
 @dataclass
@@ -54,15 +55,7 @@ def normal(text: str) -> str:
 
 def read_roster(path: Path) -> list[Member]:
     """The roster's rows; a header naming at least one of ``ROSTER_FIELDS`` (any case) is required."""
-    try:
-        if path.stat().st_size > MAX_ROSTER_BYTES:
-            raise GraderError(f"--roster {path}: more than {MAX_ROSTER_BYTES >> 20} MiB; is it the class list?")
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise GraderError(f"--roster {path}: cannot be read ({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise GraderError(f"--roster {path}: not UTF-8 text; save it as CSV (UTF-8)") from None
-    rows = list(csv.reader(io.StringIO(text)))
+    rows = read_rows(path, f"--roster {path}", "the class list")
     if not rows:
         raise GraderError(f"--roster {path}: empty; give a header row ({', '.join(ROSTER_FIELDS)}) and a row per "
                           "student")
@@ -127,7 +120,9 @@ def match(results: list[StudentResult], roster: list[Member]) -> Matching:
 
 
 def _points(result: StudentResult, exercises: list[str]) -> list[str]:
-    points = {e.exercise: e.points for e in result.exercises}
+    """Each exercise's points after the student's late penalty (the same fraction of every exercise's raw points,
+    so they add up to the final total); the raw points when there is no deadline."""
+    points = {e.exercise: e.points if result.late is None else result.late.final(e.points) for e in result.exercises}
     return [fmt(points.get(e, 0.0)) for e in exercises]
 
 
@@ -151,9 +146,11 @@ def table(fmt_name: str, matched: list[tuple[StudentResult, Member]], exercises:
         rows += [[safe(m.get("email")), safe(m.get("id")), safe(m.get("name") or r.student), *_points(r, exercises)]
                  for r, m in matched]
         return rows
-    rows = [["student", "name", "id", "email", *exercises, "total", "max"]]
+    late = any(r.late is not None for r in results)
+    rows = [["student", "name", "id", "email", *exercises, "total", "max", *(("raw_total", "penalty") if late else ())]]
     rows += [[safe(terminal(r.student)), safe(m.get("name")), safe(m.get("id")), safe(m.get("email")),
-              *_points(r, exercises), fmt(r.points), fmt(r.max_points)] for r, m in matched]
+              *_points(r, exercises), fmt(r.final_points), fmt(r.max_points),
+              *((fmt(r.points), percent(r.late.penalty) if r.late else "") if late else ())] for r, m in matched]
     return rows
 
 
@@ -188,4 +185,9 @@ def run(graded: Path, roster_path: Path, fmt_name: str, to: Path | None = None) 
     for member, why in matching.members:
         print(f"export: roster row {member.row} ({terminal(member.get('name') or member.get('email'))}): {why}",
               file=sys.stderr)
+    penalised = [r for r, _ in matching.matched if r.late is not None and r.late.penalty]
+    if any(r.late is not None for r in results):
+        print(f"export: the points exported are after the late penalty ({len(penalised)} student(s) penalised: "
+              f"{', '.join(terminal(r.student) for r in penalised) or 'none'}); grades.csv keeps the raw points "
+              "beside them", file=sys.stderr)
     return target, matching

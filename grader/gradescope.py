@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
 
-from . import GraderError, intake, rubric
+from . import GraderError, deadlines, intake, rubric
 from .course import Course
 from .preflight import FOLDER, prepare
 
@@ -46,10 +47,15 @@ exec "$grader" --course "$root/source/course" gradescope run {only}\\
 """
 
 
-def build(course: Course, archive: Path, only: str | None = None) -> list[str]:
-    """Write the autograder zip; returns the names of the exercises it grades."""
+def build(course: Course, archive: Path, only: str | None = None, deadline: str | None = None,
+          late_policy: str | None = None) -> list[str]:
+    """Write the autograder zip; returns the names of the exercises it grades. ``deadline`` and ``late_policy``
+    are checked here and passed to every run."""
     selected = rubric.select(only)
     exercises = [e.name for e in selected]
+    rules = deadlines.Rules.from_options(deadline, late_policy)
+    late = f"--deadline {shlex.quote(rules.deadline_text)} --late-policy {shlex.quote(rules.policy.text)} " \
+        if rules else ""
     if archive.suffix != ".zip":
         raise GraderError(f"{archive}: the autograder archive must be a .zip file")
     archive.parent.mkdir(parents=True, exist_ok=True)
@@ -57,7 +63,7 @@ def build(course: Course, archive: Path, only: str | None = None) -> list[str]:
     tmp = archive.with_name(f".{archive.name}.tmp")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
         for name, text in (("setup.sh", SETUP.format(only=f"--only {','.join(exercises)}")),
-                           ("run_autograder", RUN.format(only=f"--only {','.join(exercises)} "))):
+                           ("run_autograder", RUN.format(only=f"--only {','.join(exercises)} {late}"))):
             info = zipfile.ZipInfo(name)
             info.external_attr = 0o755 << 16
             z.writestr(info, text)
@@ -100,9 +106,23 @@ def _explain(document: dict, contents: intake.Contents, exercises: list[str]) ->
         document["output"] = ". ".join(line.rstrip(".") for line in said) + ". " + document.get("output", "")
 
 
-def run(course: Course, submission: Path, results: Path, only: str | None = None, device: str = "cpu") -> dict:
+def _metadata(submission: Path) -> bytes | None:
+    """Gradescope's ``submission_metadata.json`` beside ``submission`` (Gradescope's own file), within a cap."""
+    path = submission.parent / deadlines.GRADESCOPE_FILE
+    try:
+        if not path.is_file() or path.stat().st_size > deadlines.MAX_METADATA_BYTES:
+            return None
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def run(course: Course, submission: Path, results: Path, only: str | None = None, device: str = "cpu",
+        deadline: str | None = None, late_policy: str | None = None) -> dict:
     """Grade the files in ``submission`` (found at any depth, read by the intake: no link followed, the
-    same caps as ``grader grade``) and write Gradescope's ``results.json``."""
+    same caps as ``grader grade``) and write Gradescope's ``results.json``. With ``deadline``, the submission
+    time is the ``created_at`` of Gradescope's metadata beside ``submission`` (never a file the student sent),
+    and the score is after ``late_policy``'s penalty."""
     from .grading import grade_class
 
     if not submission.is_dir():
@@ -115,8 +135,12 @@ def run(course: Course, submission: Path, results: Path, only: str | None = None
         folder.mkdir(parents=True)
         for name, content in contents.files.items():  # what the intake accepted, as plain files
             (folder / name).write_bytes(content)
+        metadata = _metadata(submission) if deadline is not None else None
+        if metadata is not None:  # where grade_class looks for a submission time
+            (folder / deadlines.GRADESCOPE_FILE).write_bytes(metadata)
         out = Path(tmp, "out")
-        code = grade_class(course, folder.parent, out, device=device, only=only, jobs=1)
+        code = grade_class(course, folder.parent, out, device=device, only=only, jobs=1, deadline=deadline,
+                           late_policy=late_policy)
         document = json.loads((out / student / "results.json").read_text())
     _explain(document, contents, exercises)
     results.parent.mkdir(parents=True, exist_ok=True)

@@ -4,8 +4,9 @@ The steps, each a small class: ``FindSubmissions`` lists the students, ``Preflig
 reference's expected values once (and refuses to grade when the reference fails its own rubric),
 ``GradeExercise`` runs one student's file in a ``Sandbox`` and judges what comes back, and
 ``save_student`` / ``gradebook_csv`` in ``reports`` write the results as each student finishes.
-A re-run keeps the students whose ``record.json`` matches their files and the settings, so an
-interrupted run resumes; the grader's own failures are retried once and reported apart.
+A re-run keeps each exercise whose result in ``record.json`` matches the files and the settings (``kept``),
+so an interrupted run resumes and ``--only``/``--students`` grade part of a class again; the grader's own
+failures are retried once and reported apart.
 """
 
 from __future__ import annotations
@@ -26,17 +27,17 @@ import torch
 
 import grader
 
-from . import GraderError, data, fresh, rubric, shards
+from . import GraderError, data, deadlines, fresh, rubric, shards
 from .checks import CheckResult, judge_check
 from .course import Course
 from .escaping import terminal
 from .expected import Expectations
-from .intake import FindSubmissions, Submission, file_hashes
+from .intake import FindSubmissions, Submission, file_hashes, select_students
+from .kept import Plan, course_order, exercise_settings, merged, plan_class, provenance, run_settings
 from .pages import class_report_html
 from .payload import PayloadError, read_outcomes
-from .preflight import Preflight, Store, digest, location, pack_key
-from .reports import (RECORD, ExerciseResult, StudentResult, atomic_write, class_table, gradebook_csv, load_record,
-                      save_student)
+from .preflight import Preflight, Store, location, pack_key
+from .reports import ExerciseResult, StudentResult, atomic_write, class_table, gradebook_csv, save_student
 from .rubric import Check, Exercise
 from .sandbox import (TEMP_PREFIX, GiB, Limits, Sandbox, allow_children, detect, remove_tree, run_line, start_view,
                       start_warm, stop_all, stop_view, stop_warm, sweep_stale, view_ready)
@@ -253,20 +254,28 @@ def _resolve_jobs(jobs: int | None, device: str) -> int:
 
 def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu", only: str | None = None,
                 jobs: int | None = None, time_limit: float | None = None, force: bool = False,
-                memory_limit: float | None = None, shard: str | None = None) -> int:
-    """Grade every student; write results as they finish; print the class table. Returns the exit status.
+                memory_limit: float | None = None, shard: str | None = None, students: str | None = None,
+                deadline: str | None = None, late_policy: str | None = None, timestamps: Path | None = None) -> int:
+    """Grade the class; write results as they finish; print the class table. Returns the exit status.
 
-    A student whose ``record.json`` in ``out`` says they were graded with the same files, grader,
-    rubric, device and limits is kept as they are (``force`` grades everyone again). With ``shard``
-    ("I/N") only the students of that shard are graded (``grader merge`` puts the shards together).
+    An exercise whose earlier result in ``out`` (``record.json``) was graded from the same files, grader, rubric,
+    device and limits is kept as it is (``force`` grades the selected ones again). ``only`` and ``students``
+    select what is graded; every other exercise and student keeps its earlier result, and the gradebook lists
+    them all. With ``shard`` ("I/N") only the students of that shard are graded (``grader merge`` puts the
+    shards together). With ``deadline``, each student's submission time (``timestamps``, or the files nbgrader
+    and Gradescope leave in their folder) is judged by ``late_policy``: the reports show the penalty beside
+    the raw points, which it never changes, and nobody is graded again for it.
     """
     if device == "cuda" and not torch.cuda.is_available():
         raise GraderError("--device cuda: no CUDA device is available here")
     exercises = rubric.select(only)
-    students = FindSubmissions(submissions, out, [e.name for e in exercises])()
+    rules = deadlines.Rules.from_options(deadline, late_policy, timestamps)
+    # each student's files are read for every exercise, whatever is selected: what is hashed is then the same for
+    # every selection, and every file that can enter an exercise's sandbox is in the hashes that decide its keeping
+    found = FindSubmissions(submissions, out, rubric.exercise_names())()
+    chosen = select_students(found, students, submissions) if students is not None else None
     part = shards.parse(shard) if shard else None
-    if part:
-        students = [s for s in students if shards.owner(s.student, part[1]) == part[0]]
+    klass = [s for s in found if not part or shards.owner(s.student, part[1]) == part[0]]
     jobs = _resolve_jobs(jobs, device)
     if time_limit is not None and time_limit <= 0:
         raise GraderError(f"--time-limit {time_limit:g}: give a positive number of seconds")
@@ -285,28 +294,25 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
 
     started = time.monotonic()
     fresh.set_seed(fresh.secret_seed(course.reference))  # inputs drawn for this run, out of every child's reach
-    limits = {e.name: Limits(wall_seconds=time_limit or e.time_limit, threads=threads,
-                             **({"memory_bytes": int(memory_limit * GiB)} if memory_limit else {}))
-              for e in exercises}
+
+    def limits_of(exercise: Exercise) -> Limits:
+        return Limits(wall_seconds=time_limit or exercise.time_limit, threads=threads,
+                      **({"memory_bytes": int(memory_limit * GiB)} if memory_limit else {}))
+
+    limits = {e.name: limits_of(e) for e in exercises}
     names = [e.name for e in exercises]
-    settings = {"grader_version": grader.__version__, "grader_digest": digest(course, exercises), "device": device,
-                "exercises": names, "data_split_seed": data.SPLIT_SEED,
-                "case_seeds": {e.name: sorted({c.seed for k in e.selected(hidden=True) for c in k.cases})
-                               for e in exercises},
-                "limits": {n: lim.record() for n, lim in limits.items()}, "sandbox": isolation.describe(),
-                "fresh_inputs": hashlib.sha256(f"fresh {fresh.seed()}".encode()).hexdigest()[:16]}
+    common = {"grader_version": grader.__version__, "device": device, "data_split_seed": data.SPLIT_SEED,
+              "sandbox": isolation.describe(),
+              "fresh_inputs": hashlib.sha256(f"fresh {fresh.seed()}".encode()).hexdigest()[:16]}
+    wanted = {e.name: exercise_settings(course, e, common, limits[e.name]) for e in exercises}
+    earlier = plan_class(klass, exercises, wanted, out, chosen, force, only)
+    results, plans, unlisted = earlier.results, earlier.plans, earlier.unlisted  # results: finished students
+    listed = [s for s in klass if s.student not in unlisted]
+    lates = rules.for_class(listed, lambda line: print(f"late: {line}", file=sys.stderr)) if rules else {}
+    needed = [e for e in exercises if e.name in earlier.names()]
 
-    results: dict[str, StudentResult] = {}
-    for s in students:
-        earlier = None if force else load_record(out / s.student / RECORD)
-        if earlier is not None and earlier.provenance == {**settings, "files": s.read().hashes}:
-            results[s.student] = earlier
-    todo = [s for s in students if s.student not in results]
-    if results:
-        print(f"kept {len(results)} student(s) graded by an earlier run with the same files and settings "
-              f"(--force grades them again)", file=sys.stderr)
-
-    graders: list[GradeExercise] = []
+    graders: dict[str, GradeExercise] = {}
+    expected: dict[str, Future] = {}
     timing = {"preflight": 0.0}  # seconds per phase, kept in run.json for `grader bench`
     checking = ThreadPoolExecutor(max_workers=1, thread_name_prefix="preflight")
     stopping = threading.Event()
@@ -314,12 +320,12 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
     allow_children()
     scratch = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-run-"))
     try:
-        if todo:
+        if plans:
             start_view()  # built beside the zygote's imports and the preflight; the first child waits for it
             if device == "cpu" and start_warm():  # it imports torch while the reference is checked
                 print("sandbox: warm workers (a zygote that has imported torch forks each child)", file=sys.stderr)
             store = Store.opened(location(course))  # made before any child starts, so each one's jail hides it
-            print(f"checking the reference on {device} for {', '.join(names)} ...", file=sys.stderr)
+            print(f"checking the reference on {device} for {', '.join(e.name for e in needed)} ...", file=sys.stderr)
             preflight = Preflight(course, device, store)
 
             def checked(exercise: Exercise) -> Expectations:
@@ -330,7 +336,7 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
                     timing["preflight"] += time.monotonic() - begin
 
             # the reference is checked in a thread of its own while the first children run
-            expected = {e.name: checking.submit(checked, e) for e in exercises}
+            expected = {e.name: checking.submit(checked, e) for e in needed}
             pack = scratch / "data.safetensors"
             store.write_pack(pack, pack_key(course))  # stored beside the reference's results, like them by key
             pack.chmod(0o644)
@@ -339,8 +345,8 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
             slots: queue.Queue = queue.Queue()
             for slot in range(jobs):
                 slots.put(slot)
-            graders = [GradeExercise(e, expected[e.name], device, limits[e.name], hide, pack, slots)
-                       for e in exercises]
+            graders = {e.name: GradeExercise(e, expected[e.name], device, limits[e.name], hide, pack, slots)
+                       for e in needed}
 
         def reference_failed() -> bool:
             return any(f.done() and not f.cancelled() and f.exception() is not None for f in expected.values())
@@ -358,46 +364,50 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
                     break
             return result
 
-        def grade(submission: Submission) -> StudentResult:
+        def finish(plan: Plan, done: list[ExerciseResult], begin: float) -> StudentResult:
+            result = StudentResult(plan.submission.student, merged(plan.kept, done), device=device,
+                                   grader_version=grader.__version__, late=lates.get(plan.submission.student))
+            result.seconds = time.monotonic() - begin + sum(e.seconds for e in plan.kept.values())
+            return result
+
+        def grade(plan: Plan) -> StudentResult:
             begin = time.monotonic()
+            submission = plan.submission
             try:
                 hashes = file_hashes(submission)
                 done = []
-                for g in graders:
+                for exercise in plan.todo:
                     if stopping.is_set():
                         raise KeyboardInterrupt
-                    done.append(attempt(g, submission))
+                    done.append(attempt(graders[exercise.name], submission))
                 if stopping.is_set():  # children killed by the interruption: these verdicts are not the student's
                     raise KeyboardInterrupt
                 for future in expected.values():  # no record is saved unless the whole reference passed its checks
                     future.result()
-                failed = any(e.status == "grader_failure" for e in done)  # not kept: a re-run grades them again
-                result = StudentResult(submission.student, done, device=device, grader_version=grader.__version__,
-                                       provenance={**settings, **({} if failed else {"files": hashes})})
-                result.seconds = time.monotonic() - begin
+                for r in done:  # a grader failure is not kept: a re-run grades it again
+                    r.provenance = {} if r.status == "grader_failure" else provenance(wanted[r.exercise], hashes)
+                result = finish(plan, done, begin)
                 save_student(out, result)
                 return result
             except Exception as exc:  # a fault of the grader's for this student: the rest of the class goes on
                 if reference_failed():
                     raise
-                result = StudentResult(submission.student, [_grader_failure(g.exercise, exc) for g in graders],
-                                       device=device, grader_version=grader.__version__, provenance=dict(settings))
-                result.seconds = time.monotonic() - begin
+                result = finish(plan, [_grader_failure(e, exc) for e in plan.todo], begin)
                 try:
                     save_student(out, result)
                 except Exception:  # its feedback cannot be written either; the gradebook still lists it
                     pass
                 return result
 
-        if todo:
+        if plans:
             if isolation.namespaces and not view_ready():
                 print("note: grading without a data-free view: children see the data files of installed "
                       "packages (this kernel refused the overlay or its whiteouts)", file=sys.stderr)
-            print(f"grading {len(todo)} student(s) with {jobs} job(s) ...", file=sys.stderr)
+            print(f"grading {len(plans)} student(s) with {jobs} job(s) ...", file=sys.stderr)
         grading_started = time.monotonic()
-        progress = Progress(len(todo))
+        progress = Progress(len(plans))
         pool = ThreadPoolExecutor(max_workers=jobs)
-        futures = [pool.submit(grade, s) for s in todo]
+        futures = [pool.submit(grade, plan) for plan in plans]
         try:
             for future in as_completed(futures):
                 r = future.result()
@@ -424,14 +434,24 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
         remove_tree(scratch)
     timing["grading"] = time.monotonic() - grading_started
     reporting_started = time.monotonic()
-    ordered = [results[s.student] for s in students]
-    atomic_write(out / "grades.csv", gradebook_csv(ordered, names))
-    atomic_write(out / "report.html", class_report_html(ordered, names, time.monotonic() - started))
+    ordered = [results[s.student] for s in listed]
+    graded_now = {p.submission.student for p in plans}
+    for r in ordered:
+        if r.student not in graded_now:  # kept: its reports say what this run's deadline (or none) makes of it
+            r.late = lates.get(r.student)
+            save_student(out, r)
+    columns = course_order({e.exercise for r in ordered for e in r.exercises} | set(names))
+    atomic_write(out / "grades.csv", gradebook_csv(ordered, columns))
+    atomic_write(out / "report.html", class_report_html(ordered, columns, time.monotonic() - started))
     timing["reporting"] = time.monotonic() - reporting_started
-    shards.write_run(out, settings, part, [r.student for r in ordered], timing)
-    print(class_table(ordered, names))
+    per_exercise = {**{e.name: exercise_settings(course, e, common, limits_of(e))
+                       for e in (rubric.load(n) for n in columns if n in rubric.exercise_names() and n not in wanted)},
+                    **wanted}
+    shards.write_run(out, run_settings(common, per_exercise, columns), part, [r.student for r in ordered], timing,
+                     late={"deadline": rules.deadline_text, "policy": rules.policy.text} if rules else None)
+    print(class_table(ordered, columns))
     failures = [(r.student, e.exercise) for r in ordered for e in r.exercises if e.status == "grader_failure"]
-    print(f"graded {summary(ordered, len(students) - len(todo), time.monotonic() - started)}; results in {out}",
+    print(f"graded {summary(ordered, len(ordered) - len(plans), time.monotonic() - started)}; results in {out}",
           file=sys.stderr)
     if failures:
         print(f"grader: error: the grader failed for {', '.join(f'{terminal(s)}/{e}' for s, e in failures)} "

@@ -381,6 +381,31 @@ def read_student(parent: Path, name: str, exercises: Sequence[str], depth: int =
         os.close(fd)
 
 
+def side_files(parent: Path, name: str, filename: str, limit: int,
+               depth: int = GRADE_DEPTH) -> list[tuple[str, bytes, str]]:
+    """Every plain file named ``filename`` in the student folder ``name`` of ``parent`` or down to ``depth``
+    folders below, shallowest first, as (path below the folder, its bytes, why it was not read). What the
+    submission systems leave beside the code (nbgrader's ``timestamp.txt``, Gradescope's
+    ``submission_metadata.json``): read as data here, never copied into the sandbox, never hashed as code."""
+    try:
+        parent_fd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return []
+    try:
+        fd = os.open(name, _DIRECTORY, dir_fd=parent_fd)
+    except OSError:
+        return []
+    finally:
+        os.close(parent_fd)
+    try:
+        reader = Reader(fd, (), depth)
+        reader._walk(fd, (), 0)
+        found = sorted((e for e in reader.entries if e.name == filename), key=lambda e: (len(e.parts), e.parts))
+        return [(e.rel, *reader.read(e, limit)) for e in found]
+    finally:
+        os.close(fd)
+
+
 # --- the students of a class -------------------------------------------------------------------
 
 
@@ -473,3 +498,21 @@ class FindSubmissions:
         except OSError as exc:
             raise GraderError(f"{self.folder}: cannot list the submissions ({exc.strerror or exc})") from None
         return sorted(found, key=lambda f: os.fsencode(f[0]))
+
+
+def select_students(students: Sequence[Submission], text: str, folder: Path) -> set[str]:
+    """The students a comma-separated ``--students`` names, each the name of a student folder in ``folder``; an
+    unknown name is an error listing the names closest to it."""
+    import difflib
+
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise GraderError(f"--students {text!r}: give one or more student folder names, comma-separated")
+    known = [s.student for s in students]
+    for name in names:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+            hint = (f"close: {', '.join(close)}" if close else
+                    f"the students are {', '.join(known[:8])}{' ...' if len(known) > 8 else ''}")
+            raise GraderError(f"--students {text}: no student folder named {name!r} in {folder} ({hint})")
+    return set(names)

@@ -7,7 +7,8 @@ import statistics
 from collections import Counter
 
 from .escaping import href, html_text, multiline, terminal
-from .reports import MISSING, STATUS_WORDS, StudentResult, fmt
+from .deadlines import counts, percent
+from .reports import MISSING, STATUS_WORDS, StudentResult, fmt, late_cells, late_columns
 
 STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 70em; padding: 0 1em; color: #222; }
@@ -46,8 +47,13 @@ def _line(text: str) -> str:
 def feedback_html(result: StudentResult) -> str:
     """Every check with its verdict, points and diagnostic; the student's figures; what their code printed."""
     body = [f"<h1>Feedback for {_line(result.student)}</h1>",
-            f"<p><strong>Score: {fmt(result.points)} / {fmt(result.max_points)}</strong></p>",
-            "<table><tr><th>exercise</th><th>points</th><th>status</th></tr>"]
+            f"<p><strong>Score: {fmt(result.points)} / {fmt(result.max_points)}</strong></p>"]
+    if result.late is not None:
+        if result.late.penalty:
+            body[-1] = (f"<p><strong>Score: {fmt(result.final_points)} / {fmt(result.max_points)}</strong> "
+                        f"(raw {fmt(result.points)}, late penalty -{percent(result.late.penalty)})</p>")
+        body.append(f"<p class=\"note\">{_line(result.late_sentence())}</p>")
+    body.append("<table><tr><th>exercise</th><th>points</th><th>status</th></tr>")
     for ex in result.exercises:
         note = ("" if ex.status == "graded" else MISSING if ex.status == "missing"
                 else _line(ex.message.splitlines()[0] if ex.message else ex.status))
@@ -116,6 +122,12 @@ def class_report_html(results: list[StudentResult], exercises: list[str], second
             f"{fmt(round(statistics.median(percents), 1)) if percents else '-'}%; "
             f"graded in {seconds:.1f} s ({seconds / max(1, len(results)):.1f} s per student on average).</p>",
             "<h2>Scores</h2>", _histogram(percents)]
+    late = late_columns(results)
+    with_late = [r.late for r in results if r.late is not None]
+    if with_late:
+        body.insert(2, f"<p>Deadline {html_text(with_late[0].deadline)}, late policy "
+                       f"<code>{html_text(with_late[0].policy)}</code>: {html_text(counts(with_late))}. The scores "
+                       "below are raw; the late penalty is shown beside them.</p>")
 
     attempts: Counter = Counter()
     passes: Counter = Counter()
@@ -155,11 +167,17 @@ def class_report_html(results: list[StudentResult], exercises: list[str], second
                     + "".join(f"<td class=\"num\">{reasons[name][c]}</td>" for c in REASON_COLUMNS)
                     + f"<td class=\"num\">{wrong[name]}</td><td class=\"num\">{mean}</td></tr>")
     body.append("</table>")
-    body.append("<h2>Students</h2><table><tr><th>student</th><th>score</th><th>time</th></tr>")
+    body.append("<h2>Students</h2><table><tr><th>student</th><th>score</th>"
+                + ("<th>submitted</th><th>late</th><th>penalty</th><th>final</th>" if late else "")
+                + "<th>time</th></tr>")
     for r in results:
         link = href([r.student, "feedback.html"])  # relative, each name percent-encoded whole
+        submitted, how, penalty, final = late_cells(r)
         body.append(f"<tr><td><a href=\"{html_text(link)}\">{_line(r.student)}</a></td>"
                     f"<td class=\"num\">{fmt(r.points)} / {fmt(r.max_points)}</td>"
-                    f"<td class=\"num\">{r.seconds:.1f} s</td></tr>")
+                    + (f"<td>{html_text(submitted)}</td><td>{html_text(how)}</td><td class=\"num\">"
+                       f"{html_text(penalty)}</td><td class=\"num\">{html_text(final)} / {fmt(r.max_points)}</td>"
+                       if late else "")
+                    + f"<td class=\"num\">{r.seconds:.1f} s</td></tr>")
     body.append("</table>")
     return _page("Class report", body)

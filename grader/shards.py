@@ -41,9 +41,11 @@ def comparable(settings: dict) -> dict:
 
 
 def write_run(out: Path, settings: dict, shard: tuple[int, int] | None, students: list[str],
-              timing: dict | None = None) -> None:
+              timing: dict | None = None, late: dict | None = None) -> None:
+    """``late``: the run's ``--deadline`` and ``--late-policy`` (None without a deadline); not a setting, since
+    it changes no verdict, but shards merged into one gradebook must agree on it."""
     atomic_write(out / RUN, json.dumps({"settings": settings, "shard": list(shard) if shard else None,
-                                        "students": students, "timing": timing or {}}, indent=1) + "\n")
+                                        "students": students, "timing": timing or {}, "late": late}, indent=1) + "\n")
 
 
 def read_run(folder: Path) -> dict:
@@ -69,6 +71,10 @@ def merge(folders: list[Path], out: Path) -> list[StudentResult]:
         if differ:
             raise GraderError(f"merge: {folder} was graded with other {', '.join(differ)} than {first_folder}; "
                               "grade every shard with the same grader, rubrics, seeds and limits")
+        if run.get("late") != first.get("late"):
+            raise GraderError(f"merge: {folder} was graded with another --deadline or --late-policy than "
+                              f"{first_folder} ({run.get('late')} against {first.get('late')}); grade every shard "
+                              "with the same (the students are kept: only the reports are written again)")
     shards = [tuple(run["shard"]) if run["shard"] else (1, 1) for run in runs.values()]
     count = shards[0][1]
     if any(n != count for _, n in shards) or sorted(i for i, _ in shards) != list(range(1, count + 1)):
@@ -94,6 +100,6 @@ def merge(folders: list[Path], out: Path) -> list[StudentResult]:
     names = first["settings"]["exercises"]
     atomic_write(out / "grades.csv", gradebook_csv(ordered, names))
     atomic_write(out / "report.html", class_report_html(ordered, names, sum(r.seconds for r in ordered)))
-    write_run(out, first["settings"], None, [r.student for r in ordered])
+    write_run(out, first["settings"], None, [r.student for r in ordered], late=first.get("late"))
     print(class_table(ordered, names))
     return ordered

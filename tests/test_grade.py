@@ -380,10 +380,11 @@ def test_an_interrupted_run_resumes_where_it_stopped_with_nothing_lost(tmp_path,
         again = subprocess.run([*command, "--force"], capture_output=True, text=True, timeout=300)
         assert again.returncode == 0 and "graded by an earlier run" not in again.stderr
         assert (out / "a_done" / "record.json").stat().st_mtime_ns != finished
-        record = json.loads((out / "a_done" / "record.json").read_text())["provenance"]
+        (exercise,) = json.loads((out / "a_done" / "record.json").read_text())["exercises"]
+        record = exercise["provenance"]
         assert record["files"] == {f"{EX01}.py": hashlib.sha256((submissions / "a_done" / f"{EX01}.py").read_bytes())
                                    .hexdigest()}
-        assert record["limits"][EX01]["wall_seconds"] > 0 and record["case_seeds"][EX01]
+        assert record["limits"]["wall_seconds"] > 0 and record["case_seeds"]
 
 
 def notebook(cells: list[tuple[str, str, dict | None]]) -> str:
@@ -414,4 +415,4 @@ def test_notebooks_in_nbgraders_submitted_layout_are_graded_from_their_code_cell
     assert float(book["cat"]["total"]) == 0
     assert f"{EX01}.ipynb is not a readable notebook" in (tmp_path / "out" / "cat" / "feedback.md").read_text()
     record = json.loads((tmp_path / "out" / "ann" / "record.json").read_text())
-    assert list(record["provenance"]["files"]) == [f"ps1/{EX01}.ipynb"]
+    assert list(record["exercises"][0]["provenance"]["files"]) == [f"ps1/{EX01}.ipynb"]
