@@ -43,6 +43,24 @@ def pairwise_sq_dists(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
     raise NotImplementedError("ex01.pairwise_sq_dists")
 
 
+def broadcast_matmul(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
+    """The matrix product A B written with broadcasting and a sum, as ``A @ B`` computes it.
+
+    C[i, j] = sum_k A[i, k] * B[k, j]
+
+    Multiply A, seen as (n, k, 1), by B, seen as (1, k, m): the (n, k, m) products broadcast, and
+    summing over k leaves (n, m). Do not call ``@``, ``torch.mm``, ``torch.matmul``, ``torch.einsum``
+    or another product routine: the point is to see what they compute.
+
+    Args:
+        A: (n, k) tensor.  B: (k, m) tensor of the same dtype and device.
+    Returns:
+        (n, m) tensor of A's dtype, equal to ``A @ B`` (up to rounding).
+    """
+    # YOUR CODE HERE
+    raise NotImplementedError("ex01.broadcast_matmul")
+
+
 def standardize(X: torch.Tensor) -> torch.Tensor:
     """Standardise each column: subtract its mean, divide by its standard deviation.
 

@@ -27,6 +27,7 @@ ALTERNATIVES += [
             diff = A.unsqueeze(1) - B.unsqueeze(0)
             return torch.einsum("nmd,nmd->nm", diff, diff)
             """)),
+        ("return (A[:, :, None] * B[None, :, :]).sum(dim=1)", "return (A.unsqueeze(-1) * B).sum(dim=-2)"),
         ("    return (X - X.mean(dim=0)) / X.std(dim=0, correction=0)\n", code("""
             mean = X.mean(dim=0, keepdim=True)
             std = X.var(dim=0, unbiased=False, keepdim=True).sqrt()
@@ -87,6 +88,10 @@ ALTERNATIVES += [
          "return torch.arange(n_rows * n_cols, dtype=torch.float32).reshape(-1, n_cols).to(device)"),
         ("return ((A[:, None, :] - B[None, :, :]) ** 2).sum(dim=-1)",
          "return (A.unsqueeze(-2) - B.unsqueeze(-3)).square().sum(-1)"),
+        ("    return (A[:, :, None] * B[None, :, :]).sum(dim=1)\n", code("""
+            products = A.double().unsqueeze(2) * B.double().unsqueeze(0)  # (n, k, m), summed in float64
+            return products.sum(dim=1).to(A.dtype)
+            """)),
         ("    return (X - X.mean(dim=0)) / X.std(dim=0, correction=0)\n", code("""
             X64 = X.double()
             Z = (X64 - X64.mean(dim=0)) / X64.std(dim=0, correction=0)

@@ -1,6 +1,7 @@
 """Rubric for exercise 1: tensors and autograd."""
 
 import torch
+from torch.overrides import TorchFunctionMode
 
 from grader.checks import Match, Mistake, like
 from grader.probes import Call
@@ -17,6 +18,10 @@ def grid_inputs(g, n_rows=2, n_cols=3):
 
 def two_sets(g, n=4, m=3, d=2, dtype=torch.float64):
     return {"A": randn(g, n, d, dtype=dtype), "B": randn(g, m, d, dtype=dtype)}
+
+
+def factors(g, n=3, k=4, m=2, dtype=torch.float64):
+    return {"A": randn(g, n, k, dtype=dtype), "B": randn(g, k, m, dtype=dtype)}
 
 
 def table(g, n=6, d=3, dtype=torch.float64):
@@ -60,6 +65,33 @@ def probe_from_numpy(trial):
     out = trial.target("from_numpy_shared")(array)
     array += 100.0
     return {"out": out}
+
+
+# every routine that computes a matrix product (or a dot product) itself; broadcast_matmul is asked not to call one
+PRODUCT_ROUTINES = {"mm", "matmul", "bmm", "einsum", "tensordot", "linear", "addmm", "addmv", "addbmm", "baddbmm",
+                    "mv", "dot", "vdot", "inner", "outer", "chain_matmul", "multi_dot", "__matmul__", "__rmatmul__",
+                    "__imatmul__", "kron", "ger"}
+
+
+class ProductRoutines(TorchFunctionMode):
+    """Records whether code run under it called a torch routine that computes a matrix product."""
+
+    def __init__(self):
+        super().__init__()
+        self.called: set[str] = set()
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = getattr(func, "__name__", "")
+        if name in PRODUCT_ROUTINES:
+            self.called.add(name)
+        return func(*args, **(kwargs or {}))
+
+
+def probe_broadcast_matmul(trial):
+    recorder = ProductRoutines()
+    with recorder:
+        out = trial.target("broadcast_matmul")(trial.inputs["A"], trial.inputs["B"])
+    return {"out": out, "called_a_product_routine": bool(recorder.called)}
 
 
 def probe_no_grad(trial):
@@ -107,6 +139,19 @@ EXERCISE.add(
           Match(mistakes=[like("these are distances; square them (do not take the square root)",
                                lambda i: torch.cdist(i["A"], i["B"]))]),
           two_sets, (case(0), case(1, n=1, m=5, d=1))),
+    Check("broadcast_matmul", "broadcast_matmul", 2, "A @ B by broadcasting and a sum, no product routine",
+          probe_broadcast_matmul,
+          Match(mistakes=[
+              Mistake("the product came from a matrix-product routine (@, torch.mm, torch.matmul, torch.einsum...): "
+                      "multiply A[:, :, None] by B[None, :, :] and sum over k, as the docstring asks",
+                      lambda a, e, i, n: bool(a) and not bool(e), ["called_a_product_routine"]),
+              like("that is the element-wise product A * B; the matrix product sums A[i, k] * B[k, j] over k",
+                   lambda i: i["A"] * i["B"], ["out"]),
+              like("you multiplied A by B's transpose: C[i, j] sums A[i, k] * B[k, j], row i of A against "
+                   "column j of B", lambda i: i["A"] @ i["B"].T, ["out"]),
+              like("you summed over the wrong axis: after A[:, :, None] * B[None, :, :] the shared index k is "
+                   "axis 1", lambda i: (i["A"][:, :, None] * i["B"][None, :, :]).sum(dim=0), ["out"])]),
+          factors, (case(0), case(1, n=3, k=3, m=3))),
     Check("standardize", "standardize", 1, "columns scaled to mean 0 and population std 1",
           Call("standardize", ["X"]),
           Match(mistakes=[
@@ -173,6 +218,9 @@ EXERCISE.add(
     EXERCISE.check("pairwise_sq_dists").hidden_variant(
         1, case(301, n=7, m=2, d=4), case(302, n=3, m=3, d=5, dtype=torch.float32),
         case(319, n=2, m=3, d=2, dtype=torch.float32, device="meta")),
+    EXERCISE.check("broadcast_matmul").hidden_variant(
+        1, case(334, n=1, k=5, m=4), case(335, n=6, k=1, m=3), case(336, n=4, k=4, m=4, dtype=torch.float32),
+        case(337, n=2, k=3, m=5, dtype=torch.float32, device="meta")),
     EXERCISE.check("standardize").hidden_variant(1, case(303, n=2, d=1), case(304, n=20, d=6, dtype=torch.float32),
                                                  case(320, n=4, d=2, device="meta")),
     EXERCISE.check("flatten_images").hidden_variant(1, case(305, n=1, c=1, h=2, w=2), case(306, n=5, c=2, h=3, w=1),

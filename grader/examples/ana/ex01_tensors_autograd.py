@@ -11,6 +11,10 @@ def pairwise_sq_dists(A, B):
     return (diff * diff).sum(-1)
 
 
+def broadcast_matmul(A, B):
+    return (A.unsqueeze(2) * B.unsqueeze(0)).sum(dim=1)
+
+
 def standardize(X):
     mu = X.mean(0, keepdim=True)
     sigma = ((X - mu) ** 2).mean(0, keepdim=True).sqrt()

@@ -10,6 +10,10 @@ def pairwise_sq_dists(A, B):
     return torch.cdist(A, B)
 
 
+def broadcast_matmul(A, B):
+    return A @ B
+
+
 def standardize(X):
     return (X - X.mean(0)) / X.std(0)
 
