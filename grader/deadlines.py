@@ -219,9 +219,9 @@ class Late:
 
     @classmethod
     def from_record(cls, data) -> "Late | None":
+        """A late result as ``record`` wrote it, or None for anything else (a damaged record is no late result)."""
         if not isinstance(data, dict):
             return None
-        """A late result as ``record`` wrote it, or None for anything else (a damaged record is no late result)."""
         try:
             late = cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
             datetime.fromisoformat(late.deadline)

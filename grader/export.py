@@ -20,7 +20,7 @@ from pathlib import Path
 from . import GraderError
 from .deadlines import percent
 from .escaping import csv_cell, terminal
-from .reports import RECORD, StudentResult, atomic_write, fmt, load_record
+from .reports import RECORD, StudentResult, atomic_write, fmt, late_columns, load_record
 from .shards import read_run
 from .tables import read_rows
 
@@ -146,7 +146,7 @@ def table(fmt_name: str, matched: list[tuple[StudentResult, Member]], exercises:
         rows += [[safe(m.get("email")), safe(m.get("id")), safe(m.get("name") or r.student), *_points(r, exercises)]
                  for r, m in matched]
         return rows
-    late = any(r.late is not None for r in results)
+    late = late_columns(results)
     rows = [["student", "name", "id", "email", *exercises, "total", "max", *(("raw_total", "penalty") if late else ())]]
     rows += [[safe(terminal(r.student)), safe(m.get("name")), safe(m.get("id")), safe(m.get("email")),
               *_points(r, exercises), fmt(r.final_points), fmt(r.max_points),
@@ -186,7 +186,7 @@ def run(graded: Path, roster_path: Path, fmt_name: str, to: Path | None = None) 
         print(f"export: roster row {member.row} ({terminal(member.get('name') or member.get('email'))}): {why}",
               file=sys.stderr)
     penalised = [r for r, _ in matching.matched if r.late is not None and r.late.penalty]
-    if any(r.late is not None for r in results):
+    if late_columns(results):
         print(f"export: the points exported are after the late penalty ({len(penalised)} student(s) penalised: "
               f"{', '.join(terminal(r.student) for r in penalised) or 'none'}); grades.csv keeps the raw points "
               "beside them", file=sys.stderr)

@@ -437,8 +437,8 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
     ordered = [results[s.student] for s in listed]
     graded_now = {p.submission.student for p in plans}
     for r in ordered:
-        if r.student not in graded_now:  # kept: its reports say what this run's deadline (or none) makes of it
-            r.late = lates.get(r.student)
+        if r.student not in graded_now and r.late != lates.get(r.student):  # kept, under another deadline (or
+            r.late = lates.get(r.student)                                    # none): its reports say so now
             save_student(out, r)
     columns = course_order({e.exercise for r in ordered for e in r.exercises} | set(names))
     atomic_write(out / "grades.csv", gradebook_csv(ordered, columns))
