@@ -988,9 +988,13 @@ class Zygote:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def close(self) -> None:
+    def close(self, at_once: bool = False) -> None:
+        """End the zygote: it exits when its control socket closes, once its imports are done (``at_once``: now,
+        when the run gave up before needing it)."""
         self.control.close()
         try:
+            if at_once:
+                self.process.kill()
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
@@ -1012,21 +1016,24 @@ def start_warm() -> bool:
 @contextmanager
 def started_early(device: str):
     """Start what a run's first child waits for (the zygote's imports, the data-free view) at once, beside the
-    caller's own imports and intake; both end however the block ends."""
+    caller's own imports and intake; both end however the block ends (at once when it raised: a bad argument is
+    told without waiting for starts nothing will use)."""
+    failed = True
     try:
         if device == "cpu":
             start_warm()
         start_view()
         yield
+        failed = False
     finally:
-        stop_warm()
-        stop_view()
+        stop_warm(at_once=failed)
+        stop_view(at_once=failed)
 
 
-def stop_warm() -> None:
+def stop_warm(at_once: bool = False) -> None:
     global _ZYGOTE
     if _ZYGOTE is not None:
-        _ZYGOTE.close()
+        _ZYGOTE.close(at_once)
         _ZYGOTE = None
 
 
@@ -1042,16 +1049,19 @@ def start_view() -> None:
     shm = Path("/dev/shm")  # whiteouts are made thousands at a time: a tmpfs makes them in microseconds
     base = shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
     folder = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-view-", dir=base))
-    thread = threading.Thread(target=_build_view, args=(folder,), name="data-free-view", daemon=True)
-    _VIEW_STATE.update(folder=folder, thread=thread)
+    cancel = threading.Event()
+    thread = threading.Thread(target=_build_view, args=(folder, cancel), name="data-free-view", daemon=True)
+    _VIEW_STATE.update(folder=folder, thread=thread, cancel=cancel)
     thread.start()
 
 
-def _build_view(folder: Path) -> None:
+def _build_view(folder: Path, cancel: threading.Event) -> None:
     trees = [p for p in _binds() if os.path.realpath(p) in _masked_trees()]
     try:
-        _VIEW.update(view.build(trees, folder))
+        _VIEW.update(view.build(trees, folder, cancel.is_set))
     except OSError:
+        return
+    if cancel.is_set():
         return
     with Sandbox([], "view") as box:  # can a child enter it? (an overlay needs a kernel that allows it here)
         run = box.run([sys.executable, "-I", "-c", "import os; os.write(3, b'importing 0\\n')"],
@@ -1068,7 +1078,9 @@ def view_ready() -> bool:
     return bool(_VIEW)
 
 
-def stop_view() -> None:
+def stop_view(at_once: bool = False) -> None:
+    if at_once and "cancel" in _VIEW_STATE:
+        _VIEW_STATE["cancel"].set()
     view_ready()
     _VIEW.clear()
     folder = _VIEW_STATE.pop("folder", None)

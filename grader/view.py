@@ -50,16 +50,35 @@ def _whiteout(path: str) -> None:
     os.mknod(path, stat.S_IFCHR | 0o600, os.makedev(0, 0))
 
 
-def _mask_tree(tree: str, mask: str) -> int:
+class Cancelled(OSError):
+    """The view was given up while it was being built (the run ended first)."""
+
+
+def _kind(entry: os.DirEntry) -> int:
+    """The entry's file type as a mode (``S_IFDIR``, ``S_IFLNK``, ``S_IFREG``...), from the type the folder listing
+    gives where it can (no ``stat`` per file: a tree holds hundreds of thousands)."""
+    if entry.is_symlink():
+        return stat.S_IFLNK
+    if entry.is_dir(follow_symlinks=False):
+        return stat.S_IFDIR
+    if entry.is_file(follow_symlinks=False):
+        return stat.S_IFREG
+    return entry.stat(follow_symlinks=False).st_mode
+
+
+def _mask_tree(tree: str, mask: str, cancelled=lambda: False) -> int:
     """Whiteouts in ``mask`` for every entry of ``tree`` a child must not see; returns how many were made.
 
-    A folder holding nothing kept is whited out whole. Nothing is followed: links are kept as links.
+    A folder holding nothing kept is whited out whole. Nothing is followed: links are kept as links. Raises
+    ``Cancelled`` as soon as ``cancelled()`` says so.
     """
     made = 0
 
     def visit(folder: str, relative: str) -> bool:
         """Mask what ``folder`` holds; True when it keeps something (so the folder itself must stay)."""
         nonlocal made
+        if cancelled():
+            raise Cancelled(f"the view of {tree} was given up")
         try:
             entries = list(os.scandir(folder))
         except OSError:
@@ -67,22 +86,21 @@ def _mask_tree(tree: str, mask: str) -> int:
         keeps, hidden = False, []
         for entry in entries:
             try:
-                mode = entry.stat(follow_symlinks=False).st_mode
+                mode = _kind(entry)
             except OSError:
                 continue
-            rel = os.path.join(relative, entry.name)
             if stat.S_ISDIR(mode):
-                if kept(folder, entry.name, mode) and visit(entry.path, rel):
+                if kept(folder, entry.name, mode) and visit(entry.path, os.path.join(relative, entry.name)):
                     keeps = True
                 else:
-                    hidden.append(rel)
+                    hidden.append(entry.name)
             elif kept(folder, entry.name, mode):
                 keeps = True
             else:
-                hidden.append(rel)
+                hidden.append(entry.name)
         if keeps or not relative:
-            for rel in hidden:
-                _whiteout(os.path.join(mask, rel))
+            for name in hidden:
+                _whiteout(os.path.join(mask, relative, name))
                 made += 1
         return keeps
 
@@ -90,14 +108,15 @@ def _mask_tree(tree: str, mask: str) -> int:
     return made
 
 
-def build(trees: list[str], folder: Path) -> dict[str, str]:
-    """A mask per tree under ``folder``: {tree (real path): its mask folder}. OSError when whiteouts cannot be made."""
+def build(trees: list[str], folder: Path, cancelled=lambda: False) -> dict[str, str]:
+    """A mask per tree under ``folder``: {tree (real path): its mask folder}. OSError when whiteouts cannot be made
+    (``Cancelled``, one of them, as soon as ``cancelled()`` is true)."""
     masks = {}
     for i, tree in enumerate(trees):
         real = os.path.realpath(tree)
         mask = folder / f"mask-{i}"
         mask.mkdir(parents=True)
-        _mask_tree(real, str(mask))
+        _mask_tree(real, str(mask), cancelled)
         masks[real] = str(mask)
     return masks
 
