@@ -63,7 +63,7 @@ def cmd_release(args) -> int:
 
 
 def cmd_grade(args) -> int:
-    with started_early(args.device):  # the sandbox's slow starts begin before this process imports torch
+    with started_early(args.device, args.only):  # the sandbox's slow starts begin before this process imports torch
         from .grading import grade_class
 
         return grade_class(
@@ -84,7 +84,7 @@ def cmd_gradescope_build(args) -> int:
 
 
 def cmd_gradescope_run(args) -> int:
-    with started_early(args.device):
+    with started_early(args.device, args.only):
         from .gradescope import run
 
         run(_course(args), Path(args.submission), Path(args.results), only=args.only, device=args.device,

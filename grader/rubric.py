@@ -104,6 +104,9 @@ class Exercise:
     title: str
     time_limit: float = 120.0
     checks: list[Check] = field(default_factory=list)
+    # what the warm zygote imports before forking this exercise's children, for the code they run: the first
+    # optimizer step imports torch._dynamo (seconds), a figure matplotlib
+    warm: tuple[str, ...] = ("torch._dynamo", "matplotlib.pyplot")
 
     @property
     def key(self) -> str:

@@ -389,10 +389,10 @@ def _ran_out_of_memory(folders: list[Path]) -> bool:
 def _always_hidden() -> tuple[str, ...]:
     """Inside what the child sees, what it must not: the example class, and raw data sets holding held-out
     answers (the child gets its data from a pack the grader wrote)."""
-    from . import data
+    from . import sources
 
     examples = Path(grader.__file__).resolve().parent / "examples"
-    return (str(examples), *(str(p) for p in data.raw_sources()))
+    return (str(examples), *(str(p) for p in sources.raw_sources()))
 
 
 class Sandbox:
@@ -891,19 +891,21 @@ def jail(spec: dict, channel_fd: int, status_fd: int | None = None) -> None:
 # --- warm workers: a clean parent that has imported torch and the grader, forking one child per run --------
 
 
-def _preload() -> None:
-    """What every worker imports, once, in the zygote: torch (and its optimizers), matplotlib, the rubrics."""
-    import matplotlib
+def _preload(only: str) -> None:
+    """What every worker imports, once, in the zygote: torch, the grader, the rubrics of the exercises ``only``
+    names (every one when empty or unknown) and what their code imports at a cost (``Exercise.warm``)."""
+    import importlib
+
     import torch  # noqa: F401
-    import torch._dynamo  # noqa: F401  (the first optimizer would import it: seconds)
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot  # noqa: F401
+    from . import GraderError, checks, course, data, payload, probes, rubric, worker  # noqa: F401
 
-    from . import checks, course, data, payload, probes, rubric, worker  # noqa: F401
-
-    for name in rubric.exercise_names():
-        rubric.load(name)
+    try:
+        exercises = rubric.select(only or None)
+    except GraderError:  # the run reports it
+        exercises = [rubric.load(name) for name in rubric.exercise_names()]
+    for module in sorted({m for e in exercises for m in e.warm}):
+        importlib.import_module(module)  # matplotlib's backend: MPLBACKEND=Agg in the zygote's environment
 
 
 def _run_warm(spec: dict) -> None:
@@ -924,14 +926,15 @@ def _run_warm(spec: dict) -> None:
         os._exit(code)
 
 
-def zygote(control_fd: int) -> None:
-    """Serve spawn requests (a spec and three pipes) from the grader until it closes the control socket."""
+def zygote(control_fd: int, only: str = "") -> None:
+    """Serve spawn requests (a spec and three pipes) from the grader until it closes the control socket; ``only``:
+    the exercises whose imports it makes first (``_preload``)."""
     import socket
 
     libc = _libc()
     _die_with_parent(libc)
     control = socket.socket(fileno=control_fd)
-    _preload()
+    _preload(only)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel: keepers report their end
     while True:
         try:
@@ -965,7 +968,7 @@ def zygote(control_fd: int) -> None:
 class Zygote:
     """The grader's handle on its zygote process: ``spawn`` sends a spec and the child's three pipe ends."""
 
-    def __init__(self):
+    def __init__(self, only: str | None = None):
         import socket
 
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -974,7 +977,7 @@ class Zygote:
                "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg", "OMP_WAIT_POLICY": "PASSIVE", "PYTHONHASHSEED": "0",
                "PYTHONDONTWRITEBYTECODE": "1", "HOME": self.scratch, "MPLCONFIGDIR": self.scratch}
         self.process = subprocess.Popen([sys.executable, "-I", "-c", _bootstrap(), "grader.sandbox", "zygote",
-                                         str(theirs.fileno())], pass_fds=(theirs.fileno(),), env=env,
+                                         str(theirs.fileno()), only or ""], pass_fds=(theirs.fileno(),), env=env,
                                         stdin=subprocess.DEVNULL, start_new_session=True)
         theirs.close()
         self.control, self.lock = ours, threading.Lock()
@@ -1005,23 +1008,24 @@ class Zygote:
 _ZYGOTE: Zygote | None = None
 
 
-def start_warm() -> bool:
-    """Start the zygote for this process's runs (where namespaces work); False when runs stay cold."""
+def start_warm(only: str | None = None) -> bool:
+    """Start the zygote for this process's runs (where namespaces work), warmed for the exercises ``only`` names
+    (``--only``; None: every one); False when runs stay cold."""
     global _ZYGOTE
     if _ZYGOTE is None and detect().namespaces and os.environ.get("GRADER_WARM", "1") != "0":
-        _ZYGOTE = Zygote()
+        _ZYGOTE = Zygote(only)
     return _ZYGOTE is not None
 
 
 @contextmanager
-def started_early(device: str):
+def started_early(device: str, only: str | None = None):
     """Start what a run's first child waits for (the zygote's imports, the data-free view) at once, beside the
     caller's own imports and intake; both end however the block ends (at once when it raised: a bad argument is
     told without waiting for starts nothing will use)."""
     failed = True
     try:
         if device == "cpu":
-            start_warm()
+            start_warm(only)
         start_view()
         yield
         failed = False
@@ -1101,8 +1105,8 @@ def main(argv: list[str]) -> int:
     try:
         if len(argv) == 3 and argv[0] == "jail":
             jail(json.loads(Path(argv[1]).read_text()), int(argv[2]))
-        if len(argv) == 2 and argv[0] == "zygote":
-            zygote(int(argv[1]))
+        if len(argv) in (2, 3) and argv[0] == "zygote":
+            zygote(int(argv[1]), *argv[2:])
             return 0
     except (JailError, OSError) as exc:
         print(f"grader sandbox: cannot set up the child: {exc}", file=sys.stderr)
