@@ -313,7 +313,7 @@ def show_augmented(images: torch.Tensor, augmented: torch.Tensor, n: int = 8):
     fig, axes = plt.subplots(2, n, figsize=(1.2 * n, 2.6), squeeze=False)
     for row, (title, batch) in enumerate((("digit", images), ("augmented", augmented))):
         for k in range(n):
-            axes[row, k].imshow(batch[k, 0].detach().cpu(), cmap="gray")
+            axes[row, k].imshow(batch[k, 0].detach().cpu().numpy(), cmap="gray")
             axes[row, k].axis("off")
         axes[row, 0].set_title(title, fontsize=8, loc="left")
     return fig
