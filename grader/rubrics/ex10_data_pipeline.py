@@ -22,7 +22,7 @@ import torch
 from torchvision.transforms import v2
 
 from grader import data, figures
-from grader.checks import Holds, Match, Require, Verdict, _values_differ, case_hints, compare, like
+from grader.checks import Holds, Match, Require, Verdict, _values_differ, case_hints, compare, like, near
 from grader.payload import Value
 from grader.probes import Call, Numbers, StudentError, describe_figure, memo, outputs_named, standing_in
 from grader.rubric import Check, Exercise, case
@@ -514,9 +514,10 @@ def draws_every_picture(values, inputs):
     n = inputs["n"]
     wanted = [("digit", k, inputs["images"][k, 0]) for k in range(n)] + \
              [("augmented digit", k, inputs["augmented"][k, 0]) for k in range(n)]
-    if len(drawing.images) != 2 * n:
-        return f"show_augmented(images, augmented, n={n}) should draw {2 * n} pictures (two rows of n); it draws " \
-               f"{len(drawing.images)}"
+    axes = values.get("figure/axes")
+    if len(drawing.images) != 2 * n or axes is None or int(axes) != 2 * n:
+        return (f"show_augmented(images, augmented, n={n}) should draw {2 * n} pictures in {2 * n} subplots "
+                f"(plt.subplots(2, n)); it draws {len(drawing.images)} in {'?' if axes is None else int(axes)}")
     for what, k, picture in wanted:
         if not any(image.data is not None and figures.close(image.data, picture.cpu()) for image in drawing.images):
             return f"no picture draws {what} {k} (imshow(x[{k}, 0]) of the {'images' if what == 'digit' else what + 's'})"
@@ -705,7 +706,10 @@ PIXEL_MISTAKES = [
          lambda i: pixel_stats_by_hand(i, unbiased=True), outputs=["std"]),
     like("you averaged the standard deviations of the images: compute one over every pixel of every image together",
          lambda i: pixel_stats_by_hand(i, per_image=True), outputs=["std"]),
+    near("close, but not the float64 values: convert the pixels with .double() before the mean and the std (a "
+         "float32 sum of many pixels loses digits)", rtol=1e-5),
 ]
+EXACT = dict(rtol=1e-10, atol=1e-12)  # statistics computed in float64, as the docstring asks
 
 TABLE = dict(check_device=False)  # tables are text: their tensors live on the CPU, whatever the run's device
 STATS_NAMES = {"mean": "`stats.mean`", "std": "`stats.std`", "categories": "`stats.categories`"}
@@ -758,7 +762,7 @@ EXERCISE.add(
                                lambda i: {"train/y": i["y"][:(len(i["y"]) * 2) // 3]}, outputs=["train/y"])]),
           pairs_inputs, (case(7, n=10, d=2, batch_size=4, loader_seed=3),)),
     Check("pixel_stats", "pixel_stats", 1, "mean and population std over every pixel, in float64",
-          probe_pixel_stats, Match(mistakes=PIXEL_MISTAKES), image_inputs, (case(8, n=3, side=5),)),
+          probe_pixel_stats, Match(mistakes=PIXEL_MISTAKES, **EXACT), image_inputs, (case(8, n=3, side=5),)),
     Check("image_transform", "image_transform", 2, "ToImage, ToDtype(float32, scale=True), Normalize([mean], "
           "[std]) without augmentation", probe_image_transform, Match(mistakes=TRANSFORM_MISTAKES), image_inputs,
           (case(9, n=3, side=6),)),
@@ -798,7 +802,7 @@ EXERCISE.add(
     EXERCISE.check("pixel_stats").hidden_variant(1, case(1020, n=1, side=3), case(1021, n=8, side=7)),
     EXERCISE.check("image_transform").hidden_variant(1, case(1022, n=2, side=9, mean=0.5, std=0.25),
                                                      case(1023, n=1, side=4, mean=0.02, std=2.0)),
-    EXERCISE.check("show_augmented").hidden_variant(1, case(1024, n=3, digits=False),
+    EXERCISE.check("show_augmented").hidden_variant(1, case(1024, n=3, digits=False), case(1028, n=1, digits=False),
                                                     case(1025, n=2, digits=False, device="offhost")),
     Check("augment_images.exact", "augment_images", 1, "the augmented pixels themselves: RandomAffine(degrees=15, "
           "translate=(0.1, 0.1)) drawn image by image after torch.manual_seed(seed)", probe_augment, Match(),
