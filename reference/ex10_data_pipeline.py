@@ -98,8 +98,9 @@ def fit_stats(table: dict[str, list[str]], numeric: list[str], categorical: list
     For each numeric column, its non-empty cells as float64 numbers (``float(cell)``): ``mean``, their
     mean, and ``std``, their population standard deviation (``correction=0``, as scikit-learn's
     ``StandardScaler``); empty cells are left out of both (a missing value is not a 0). A column
-    whose cells are all equal has a std of 0: store 1.0 instead, so that standardising leaves it at
-    0 rather than dividing by 0. Every numeric column has at least one non-empty cell.
+    whose cells all hold the same number has no spread: its std comes out 0 (or a rounding error,
+    such as 1e-17); store 1.0 instead, so that standardising leaves the column at 0 rather than
+    dividing by (nearly) 0. Every numeric column has at least one non-empty cell.
 
     For each categorical column, its categories: the distinct non-empty cells, sorted as text
     (``sorted(set(...))``, so ``"10"`` comes before ``"9"``).
@@ -112,9 +113,8 @@ def fit_stats(table: dict[str, list[str]], numeric: list[str], categorical: list
     means, stds = [], []
     for name in numeric:
         values = torch.tensor([float(cell) for cell in table[name] if cell != ""], dtype=torch.float64)
-        std = values.std(correction=0).item()
         means.append(values.mean().item())
-        stds.append(std if std > 0 else 1.0)
+        stds.append(values.std(correction=0).item() if values.max() > values.min() else 1.0)
     categories = [sorted({cell for cell in table[name] if cell != ""}) for name in categorical]
     return Stats(list(numeric), list(categorical), torch.tensor(means, dtype=torch.float64),
                  torch.tensor(stds, dtype=torch.float64), categories)

@@ -97,8 +97,14 @@ def table_inputs(g, n=12, k=2, c=1, missing=0.25, categories=4, val_fraction=0.2
     writer.writerow(order)
     writer.writerows(zip(*(columns[name] for name in order)))
     return {"csv": text.getvalue().encode(), "columns": order, "table": {name: columns[name] for name in order},
-            "numeric": numeric, "categorical": categorical, "target": "y", "n": n, "val_fraction": val_fraction,
-            "split_seed": split_seed, **({"fit_rows": fit_rows} if fit_rows else {})}
+            "numeric": numeric, "categorical": categorical, "target": "y", "n": n,
+            **({"fit_rows": fit_rows} if fit_rows else {})}
+
+
+def dataset_inputs(g, val_fraction=0.25, split_seed=0, **table):
+    """A table (``table_inputs``) and the fraction and seed ``make_datasets`` splits it with."""
+    return {**table_inputs(g, val_fraction=val_fraction, split_seed=split_seed, **table),
+            "val_fraction": val_fraction, "split_seed": split_seed}
 
 
 def split_inputs(g, n=10, val_fraction=0.2, split_seed=0):
@@ -456,14 +462,17 @@ def reads_the_table(values, inputs):
         return None
     if wrong:
         name, r, a, e = wrong[0]
-        text = f"column {name!r}, row {r}: the cell is {a!r}, expected {e!r} ({len(wrong)} cells differ)"
+        line = io.StringIO()
+        csv.writer(line, lineterminator="").writerow([want[column][r] for column in order])
+        text = (f"column {name!r}, row {r}: the cell is {a!r}, expected {e!r} ({len(wrong)} cell(s) differ); the "
+                f"row's line in the file: {line.getvalue()!r}")
     else:
         name = lengths[0]
         text = f"column {name!r} has {len(got[name])} cells; the file has {len(want[name])} rows after its header"
     cells = [e for _, _, _, e in wrong]
     if any(a.startswith("<") for _, _, a, _ in wrong):
         text += "\nHint: keep every cell as the text it is (a str): parsing numbers comes later"
-    elif any("," in e or '"' in e for e in cells) or lengths:
+    elif any(mark in e for e in cells for mark in ',"\r\n') or lengths:
         text += ("\nHint: a quoted cell holds a comma (or a quote, or a line break): read the file with csv.reader "
                  "(opened with newline=\"\"), not line.split(\",\")")
     return text
@@ -541,7 +550,7 @@ def stats_by_hand(table, numeric, categorical, zeros=False, unbiased=False, cons
         x = x.nan_to_num(0.0) if zeros else x[~x.isnan()]
         std = float(x.std(correction=1 if unbiased else 0)) if len(x) > int(unbiased) else math.nan
         means.append(float(x.mean()))
-        stds.append(std if std > 0 or constant_std else 1.0)
+        stds.append(std if constant_std or (len(x) and x.max() > x.min()) else 1.0)
     categories = []
     for name in categorical:
         cells = [c for c in table[name] if empty_category or c != ""]
@@ -579,8 +588,8 @@ STATS_MISTAKES = [
          "not a 0)", lambda i: fitted_stats_text(i, zeros=True), outputs=["mean", "std"]),
     like("use the population standard deviation (correction=0), not the unbiased one",
          lambda i: fitted_stats_text(i, unbiased=True), outputs=["std"]),
-    like("a column whose cells are all equal has a standard deviation of 0: store 1.0 instead, so that "
-         "standardising leaves it at 0", lambda i: fitted_stats_text(i, constant_std=True), outputs=["std"]),
+    like("a column whose cells all hold the same number has a standard deviation of 0 (or a rounding error): "
+         "store 1.0 instead, so that standardising leaves it at 0", lambda i: fitted_stats_text(i, constant_std=True), outputs=["std"]),
     like("the categories are in the order the rows first show them: sort them (sorted(set(cells)))",
          lambda i: fitted_stats_text(i, order="seen"), outputs=["categories"]),
     like("an empty cell is a missing value, not a category: leave '' out of the categories",
@@ -713,6 +722,8 @@ EXACT = dict(rtol=1e-10, atol=1e-12)  # statistics computed in float64, as the d
 
 TABLE = dict(check_device=False)  # tables are text: their tensors live on the CPU, whatever the run's device
 STATS_NAMES = {"mean": "`stats.mean`", "std": "`stats.std`", "categories": "`stats.categories`"}
+SPLITS = {f"{part}/{what}": f"`{part}[i][{k}]` stacked over the {'training' if part == 'train' else 'validation'} rows"
+          for part in ("train", "val") for k, what in enumerate(("features", "targets"))}
 
 
 # --- checks --------------------------------------------------------------------------------------------------
@@ -742,7 +753,7 @@ EXERCISE.add(
           table_inputs, (case(4, n=10, k=2, c=1, fit_rows=6),)),
     Check("make_datasets", "make_datasets", 3, "the seeded split; both splits encoded with the training rows' "
           "statistics (probed with validation rows far from the training rows)", probe_make_datasets,
-          Match(mistakes=LEAK_MISTAKES, **TABLE), table_inputs,
+          Match(mistakes=LEAK_MISTAKES, names=SPLITS, **TABLE), dataset_inputs,
           (case(5, n=20, k=2, c=1, leak_probe=True, val_fraction=0.25, split_seed=1),)),
     Check("make_datasets.rand_hie", "make_datasets", 2, "the RAND HIE table (statsmodels): sizes, first rows, the "
           "validation rows' mean features, the training statistics", probe_rand_hie,
