@@ -16,7 +16,7 @@ Data: ``grader.data.rand_hie_csv()`` is the path of the RAND Health Insurance Ex
 (shipped inside statsmodels, public domain): 20,190 person-years, 45 columns. ``site`` codes the
 six sites of the experiment 1..6 and ``coins`` the coinsurance rate of a person's plan (0, 25, 50,
 95 or 100 %): categories, not quantities. ``ghindx`` (a general health index) is empty in 5,223
-rows and ``educdec`` (years of education) in 4: missing values. ``NUMERIC``, ``CATEGORICAL`` and
+rows and ``educdec`` (the education of the family's decision maker) in 4: missing values. ``NUMERIC``, ``CATEGORICAL`` and
 ``TARGET`` below name the columns this exercise uses. ``grader.data.mnist_split()`` gives the
 MNIST digits: 4,000 training images, float32 (N, 1, 28, 28) in [0, 1].
 The grader also runs your code on CSV files it writes, with other columns, categories and empty
@@ -32,7 +32,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 
-NUMERIC = ["xage", "income", "educdec", "ghindx"]  # age, family income, education, general health index
+NUMERIC = ["xage", "income", "educdec", "ghindx"]  # age, family income, education, a general health index
 CATEGORICAL = ["site", "coins"]  # the experiment's site, the plan's coinsurance rate
 TARGET = "mdvis"  # the number of visits to a doctor that year
 
@@ -87,9 +87,10 @@ class Stats:
 def fit_stats(table: dict[str, list[str]], numeric: list[str], categorical: list[str]) -> Stats:
     """The statistics of ``table``'s rows that encoding needs (call it on the training rows only).
 
-    For each numeric column, its non-empty cells as float64 numbers (``float(cell)``): ``mean``, their
-    mean, and ``std``, their population standard deviation (``correction=0``, as scikit-learn's
-    ``StandardScaler``); empty cells are left out of both (a missing value is not a 0). A column
+    For each numeric column, its non-empty cells as float64 numbers (``float(cell)``; float32 would
+    lose the last digits of large values, such as timestamps): ``mean``, their mean, and ``std``,
+    their population standard deviation (``correction=0``, as scikit-learn's ``StandardScaler``);
+    empty cells are left out of both (a missing value is not a 0). A column
     whose cells all hold the same number has no spread: its std comes out 0 (or a rounding error,
     such as 1e-17); store 1.0 instead, so that standardising leaves the column at 0 rather than
     dividing by (nearly) 0. Every numeric column has at least one non-empty cell.
@@ -118,7 +119,8 @@ def encode(table: dict[str, list[str]], stats: Stats) -> torch.Tensor:
       ``len(categories)`` columns: 1.0 at the position of the cell's category in ``stats.categories``,
       0.0 elsewhere; an empty cell, or a category the training rows never had, gives all zeros.
 
-    Computed in float64, returned as float32, on the CPU. ``table`` may hold other columns too.
+    Parse the cells and compute in float64 (as ``fit_stats``), return float32, on the CPU. ``table``
+    may hold other columns too.
     """
     # YOUR CODE HERE
     raise NotImplementedError("ex10.encode")

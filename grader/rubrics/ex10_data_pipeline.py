@@ -47,7 +47,7 @@ def split(n: int, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.T
 
 
 def table_inputs(g, n=12, k=2, c=1, missing=0.25, categories=4, val_fraction=0.25, split_seed=0, leak_probe=False,
-                 constant=False, unseen=0, crlf=False, fit_rows=None):
+                 constant=False, large=False, unseen=0, crlf=False, fit_rows=None):
     """A table of ``n`` rows: an ``id``, ``k`` numeric columns (each of its own scale and offset, three decimals, a
     fraction ``missing`` of empty cells), ``c`` categorical columns (cells drawn from ``categories`` of ``POOL``,
     some empty), the target ``y`` and a free-text ``note`` (some cells quoted: they hold a comma or a quote), in a
@@ -56,9 +56,10 @@ def table_inputs(g, n=12, k=2, c=1, missing=0.25, categories=4, val_fraction=0.2
 
     ``leak_probe``: the rows the docstring's split makes validation rows lie 40 standard deviations away and hold a
     category of their own, so that statistics of all rows, or of the validation rows, are far from the training
-    rows'. ``constant``: the first numeric column holds one value. ``unseen``: the last rows hold a category the
-    first ``fit_rows`` rows (those the probes fit statistics on) never have. The rows statistics are fitted on
-    have at least two values in every numeric column.
+    rows'. ``constant``: the first numeric column holds one value; ``large``: values near a million that differ in
+    their decimals (as timestamps do), which float32 cannot tell apart. ``unseen``: the last rows hold a category
+    the first ``fit_rows`` rows (those the probes fit statistics on) never have. Every numeric column has at least
+    two values among the rows statistics are fitted on.
     """
     numeric, categorical = NUMERIC_NAMES[:k], CATEGORICAL_NAMES[:c]
     held = set(split(n, val_fraction, split_seed)[1].tolist())
@@ -69,6 +70,8 @@ def table_inputs(g, n=12, k=2, c=1, missing=0.25, categories=4, val_fraction=0.2
         scale = 10.0 ** int(torch.randint(-1, 4, (), generator=g))
         offset = float(torch.randn((), generator=g, dtype=torch.float64)) * 5 * scale
         values = offset + scale * torch.randn(n, generator=g, dtype=torch.float64)
+        if large and j == 0:
+            values = 1e6 + values / scale
         if constant and j == 0:
             values[:] = round(offset, 3)
         for i in val:
@@ -559,11 +562,13 @@ def stats_by_hand(table, numeric, categorical, zeros=False, unbiased=False, cons
 
 
 def encode_by_hand(table, numeric, categorical, mean, std, categories, impute_zero=False, indicators="after",
-                   flipped=False):
+                   flipped=False, single=False):
     """The features as the docstring asks, or with one mistake: empty cells read as 0 (``impute_zero``), the
-    indicators ``"none"``, ``"interleaved"`` with their columns, or ``flipped`` (1 where a value is present)."""
+    indicators ``"none"``, ``"interleaved"`` with their columns, or ``flipped`` (1 where a value is present), the
+    cells parsed into float32 (``single``)."""
     n = len(next(iter(table.values())))
     values = torch.stack([floats(table[name]) for name in numeric], dim=1) if numeric else torch.zeros(n, 0)
+    values = values.float().double() if single else values
     missing = values.isnan()
     z = ((values.nan_to_num(0.0) if impute_zero else torch.where(missing, mean, values)) - mean) / std
     flags = (~missing if flipped else missing).double()
@@ -612,6 +617,9 @@ ENCODE_MISTAKES = [
          lambda i: encoded(i, flipped=True)),
     like("the columns are in another order: first the k standardised columns, then the k missing indicators, then "
          "the one-hot blocks", lambda i: encoded(i, indicators="interleaved")),
+    like("the cells were parsed into float32, which drops the last digits of large values (here near a million): "
+         "parse them into float64 (dtype=torch.float64), standardise, then convert to float32",
+         lambda i: encoded(i, single=True)),
 ]
 
 
@@ -799,10 +807,10 @@ EXERCISE.add(
         case(1005, n=7, val_fraction=0.1, split_seed=0), case(1006, n=4, val_fraction=1.0, split_seed=3)),
     EXERCISE.check("fit_stats").hidden_variant(
         1, case(1007, n=14, k=2, c=1, constant=True, categories=7), case(1008, n=9, k=4, c=0, missing=0.5),
-        case(1009, n=16, k=1, c=3, categories=6)),
+        case(1009, n=16, k=1, c=3, categories=6), case(1029, n=10, k=2, c=1, large=True)),
     EXERCISE.check("encode").hidden_variant(
         1, case(1010, n=10, k=3, c=0, fit_rows=7), case(1011, n=15, k=2, c=3, constant=True, fit_rows=9, unseen=3),
-        case(1012, n=6, k=4, c=1, missing=0.5, fit_rows=6)),
+        case(1012, n=6, k=4, c=1, missing=0.5, fit_rows=6), case(1030, n=10, k=2, c=1, large=True, fit_rows=7)),
     EXERCISE.check("TableDataset").hidden_variant(1, case(1013, n=13, k=3, c=2, fit_rows=9, unseen=2)),
     EXERCISE.check("make_datasets").hidden_variant(
         1, case(1014, n=30, k=3, c=2, leak_probe=True, val_fraction=0.3, split_seed=7),
