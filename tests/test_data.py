@@ -1,8 +1,10 @@
 """The data module: offline sources, seeded splits that never overlap, and clear errors when a source is missing."""
 
+import csv
 import io
 import json
 import sys
+import tempfile
 import zipfile
 
 import pytest
@@ -152,3 +154,36 @@ def test_held_out_answers_raise_the_same_clear_error_for_every_data_set_in_a_san
             assert said.startswith(f"DataUnavailable: {name}_split().{field}: while grading, the held-out "
                                    f"{words[name]} stay with the grader"), (name, how, said)
             assert said.endswith("train and validate on the training split"), (name, how, said)
+
+
+def test_ex10_reads_the_rand_hie_csv_inside_statsmodels_with_its_empty_cells():
+    path = data.rand_hie_csv()
+    assert path.name == "randhie.csv" and path.parent.parent.name == "randhie"
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    header, rows = rows[0], rows[1:]
+    assert len(header) == 45 and len(rows) == 20_190 and all(len(row) == 45 for row in rows)
+    column = {name: [row[j] for row in rows] for j, name in enumerate(header)}
+    assert [sum(cell == "" for cell in column[name]) for name in ("ghindx", "educdec", "xage", "mdvis")] == \
+        [5223, 4, 0, 0]
+    assert sorted(set(column["site"])) == ["1", "2", "3", "4", "5", "6"]
+    assert sorted(set(column["coins"]), key=float) == ["0", "25", "50", "95", "100"]
+
+
+def test_ex10_a_sandboxed_child_gets_the_same_bytes_from_the_data_pack(tmp_path, monkeypatch):
+    pack = tmp_path / "pack.safetensors"
+    data.write_pack(pack)
+    monkeypatch.setenv(data.PACK_ENV, str(pack))
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "child-tmp"))
+    (tmp_path / "child-tmp").mkdir()
+    for cached in (data.pack, data._rand_hie_unpacked):
+        cached.cache_clear()
+    try:
+        tempfile.tempdir = None  # read TMPDIR again, as a fresh child would
+        unpacked = data.rand_hie_csv()
+        assert unpacked.is_relative_to(tmp_path / "child-tmp")
+        assert unpacked.read_bytes() == data._rand_hie_file().read_bytes()
+    finally:
+        tempfile.tempdir = None
+        for cached in (data.pack, data._rand_hie_unpacked):
+            cached.cache_clear()
