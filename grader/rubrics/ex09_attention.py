@@ -11,7 +11,7 @@ from torch import nn
 
 from grader import data, figures, fresh, rebuild
 from grader.checks import (MODE_HINTS, GradcheckConsistent, Holds, Match, Require, at_least, every_parameter_used,
-                           is_true, like)
+                           is_true, like, shape_of)
 from grader.probes import (Numbers, SelfGradcheck, Spy, StudentError, describe_figure, memo, outputs_named,
                            unused_parameters)
 from grader.rubric import Check, Exercise, case, randn
@@ -293,19 +293,21 @@ def probe_selector(trial):
 
 
 def probe_selector_structure(trial):
+    """Its layers' kinds and sizes against the docstring's; the logits' shape and the parameters that never influence
+    them, or what its forward raised (a table too small for the query's id, say)."""
     i = trial.inputs
     model = student_selector(trial, weights=False)
-    d, n_keys, n_values = i["d_model"], i["n_keys"], i["n_values"]
-    layers = {name: getattr(model, name, None) for name in ("key_embed", "value_embed", "attention", "head")}
-    logits = model.eval()(i["X"])
-    return {"key_embed": isinstance(layers["key_embed"], nn.Embedding)
-            and tuple(layers["key_embed"].weight.shape) == (n_keys, d),
-            "value_embed": isinstance(layers["value_embed"], nn.Embedding)
-            and tuple(layers["value_embed"].weight.shape) == (n_values + 1, d),
-            "attention": isinstance(layers["attention"], trial.target("SelfAttention")),
-            "head": isinstance(layers["head"], nn.Linear) and (layers["head"].in_features,
-                                                                 layers["head"].out_features) == (d, n_values),
-            "logits_shape": Numbers(list(logits.shape)) if isinstance(logits, torch.Tensor) else None,
+    d, n_values = i["d_model"], i["n_values"]
+    wanted = {"key_embed": (nn.Embedding, (i["n_keys"], d)), "value_embed": (nn.Embedding, (n_values + 1, d)),
+              "head": (nn.Linear, (n_values, d))}
+    facts = {name: isinstance(getattr(model, name, None), kind) and tuple(getattr(model, name).weight.shape) == shape
+             for name, (kind, shape) in wanted.items()}
+    facts["attention"] = isinstance(getattr(model, "attention", None), trial.target("SelfAttention"))
+    try:
+        logits = model.eval()(i["X"])
+    except Exception as exc:  # the facts above say which layer does not fit
+        return {**facts, "forward_error": figures.text_tensor(f"{type(exc).__name__}: {exc}")}
+    return {**facts, "logits_shape": Numbers(list(logits.shape)) if isinstance(logits, torch.Tensor) else None,
             "unused_parameters": unused_parameters(model, [logits] if isinstance(logits, torch.Tensor) else [])}
 
 
@@ -455,11 +457,12 @@ def equivariant(values, inputs):
 
 
 def shape_is(name, shape_of_inputs, what):
+    """Output ``name`` is the shape ``shape_of_inputs(inputs)``; or what the forward that makes it raised."""
     def test(values, inputs):
-        found = values.get(name)
-        want = shape_of_inputs(inputs)
-        found = None if found is None else tuple(int(s) for s in found.tolist())
-        return None if found == want else f"{what} should have shape {want}; it has {found}"
+        if values.get("forward_error") is not None:
+            return f"{what} raised {figures.text_of(values['forward_error'])}"
+        want, found = shape_of_inputs(inputs), shape_of(values.get(name))
+        return None if found == want else f"{what} should have shape {want}; it has {found or 'none'}"
     return Require(test)
 
 
@@ -649,10 +652,9 @@ def heads_by_hand(i, split=True, merge=True, scale="head", project=True, one_hea
         return t.reshape(B, L, H, d_head).transpose(1, 2) if split else t.reshape(B, H, L, d_head)
 
     scores = heads(q) @ heads(k).transpose(-2, -1) / math.sqrt(d_head if scale == "head" else d_model)
-    allowed = allowed_of(i, L, L)
+    allowed = allowed_of({**i, "mask": ~i["mask"]} if inverted and "mask" in i else i, L, L)
     if allowed is not None:
-        allowed = allowed.unsqueeze(-3)
-        scores = scores.masked_fill(allowed if inverted else ~allowed, float("-inf"))
+        scores = scores.masked_fill(~allowed.unsqueeze(-3), float("-inf"))
     out = torch.softmax(scores, dim=-1) @ heads(v)
     merged = out.transpose(1, 2).reshape(B, L, d_model) if merge else out.reshape(B, L, d_model)
     return nn.functional.linear(merged, i["out_proj/weight"], i["out_proj/bias"]) if project else merged
