@@ -616,14 +616,18 @@ def attention_by_hand(i, scale="sqrt", dim=-1, mask="right", naive=False):
 
 SCALE = ("the scores were not divided by sqrt(d): use q @ k^T / math.sqrt(d) with d = q.shape[-1], or large d makes "
          "the softmax too peaked")
-ATTENTION_MISTAKES = [
+WRONG_AXIS = like("the softmax ran over the queries (dim=-2): each query's weights are a softmax over the keys, the "
+                  "last dimension (dim=-1)", lambda i: attention_by_hand(i, dim=-2))
+ATTENTION_MISTAKES = [  # the scale shows at moderate scores, an overflow at large ones (LARGE_SCORE_MISTAKES)
     like(SCALE, lambda i: attention_by_hand(i, scale="none")),
     like("the scores were divided by d: divide by sqrt(d) (math.sqrt(q.shape[-1]))",
          lambda i: attention_by_hand(i, scale="d")),
-    like("the softmax ran over the queries (dim=-2): each query's weights are a softmax over the keys, the last "
-         "dimension (dim=-1)", lambda i: attention_by_hand(i, dim=-2)),
+    WRONG_AXIS,
+]
+LARGE_SCORE_MISTAKES = [
     like("exp of the raw scores overflowed: subtract each row's maximum before exp (softmax(s) = softmax(s - max s)), "
          "or use torch.softmax", lambda i: attention_by_hand(i, naive=True)),
+    WRONG_AXIS,
 ]
 MASK_MISTAKES = [
     like("the mask is inverted: True means the query may attend to the key (as in "
@@ -760,7 +764,7 @@ EXERCISE.add(
           attention_inputs, (case(6, L=4, S=5, mask="pairs"), case(7, L=5, S=3, causal=True))),
     Check(f"{SDPA}.large_scores", SDPA, 1, "scores in the thousands (float32) give finite, right weights: the softmax "
           "subtracts each row's maximum", probe_attention,
-          Match(**FLOAT32, oracle=torch_attention, mistakes=ATTENTION_MISTAKES),
+          Match(**FLOAT32, oracle=torch_attention, mistakes=LARGE_SCORE_MISTAKES),
           attention_inputs, (case(8, dtype=torch.float32, scale=30.0, mask="shared"),)),
     Check(f"{SDPA}.gradcheck", SDPA, 1, "gradcheck in float64: autograd through your attention agrees with finite "
           "differences (a .detach() or torch.no_grad() inside breaks it)", probe_gradcheck,
