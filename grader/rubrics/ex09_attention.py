@@ -49,11 +49,10 @@ def attention_inputs(g, lead=(2,), L=3, S=4, d=5, dv=6, dtype=torch.float64, sca
     return inputs
 
 
-def module_inputs(g, B=2, L=5, d_model=8, n_heads=2, dtype=torch.float32, mask=None, causal=False, bad=(6, 4)):
+def module_inputs(g, B=2, L=5, d_model=8, n_heads=2, dtype=torch.float32, mask=None, causal=False):
     """x (B, L, d_model), weights and biases for the four projections, and the mask (``"pairs"``: (B, L, L),
-    ``"shared"``: (L, L)) and causal flag passed to forward; ``bad``, a (d_model, n_heads) that SelfAttention must
-    refuse."""
-    inputs = {"x": randn(g, B, L, d_model, dtype=dtype), "d_model": d_model, "n_heads": n_heads, "bad": bad}
+    ``"shared"``: (L, L)) and causal flag passed to forward."""
+    inputs = {"x": randn(g, B, L, d_model, dtype=dtype), "d_model": d_model, "n_heads": n_heads}
     for name in PROJECTIONS:
         inputs[f"{name}/weight"] = randn(g, d_model, d_model, dtype=dtype, scale=1 / math.sqrt(d_model))
         inputs[f"{name}/bias"] = randn(g, d_model, dtype=dtype, scale=0.1)
@@ -61,8 +60,18 @@ def module_inputs(g, B=2, L=5, d_model=8, n_heads=2, dtype=torch.float32, mask=N
         inputs["mask"] = boolean_mask(g, {"pairs": (B, L, L), "shared": (L, L)}[mask], L)
     if causal:
         inputs["causal"] = True
-    inputs["perm"] = torch.randperm(L, generator=g)
     return inputs
+
+
+def structure_inputs(g, refused=(6, 4), **sizes):
+    """A SelfAttention's inputs, and a (d_model, n_heads) it must refuse."""
+    return {**module_inputs(g, **sizes), "refused": refused}
+
+
+def shuffling_inputs(g, **sizes):
+    """A SelfAttention's inputs, and an order of the positions."""
+    inputs = module_inputs(g, **sizes)
+    return {**inputs, "perm": torch.randperm(inputs["x"].shape[1], generator=g)}
 
 
 def selector_inputs(g, B=6, n_keys=16, n_values=10, d_model=8, n_heads=2, pairs=5):
@@ -251,7 +260,7 @@ def probe_module_structure(trial):
     projections = [getattr(model, name, None) for name in PROJECTIONS]
     out = model(i["x"])
     try:
-        trial.target("SelfAttention")(*i["bad"])
+        trial.target("SelfAttention")(*i["refused"])
         refused = False
     except ValueError:
         refused = True
@@ -342,17 +351,21 @@ def probe_train(trial):
             "bias": linear.bias, "losses": Numbers(list(losses), dtype=torch.float64)}
 
 
+def fit(trial):
+    """The student's fit_selector on the training sequences (on the case's device), for the case's epochs: the model
+    and its losses."""
+    split = data.token_selection_split()
+    result = trial.target("fit_selector")(split.X_train.to(trial.device), split.y_train.to(trial.device),
+                                          trial.inputs["epochs"])
+    model, losses = outputs_named(result, ("model", "losses"), "fit_selector").values()
+    if not isinstance(model, nn.Module):
+        raise StudentError(f"fit_selector should return (model, losses); its model is a {type(model).__name__}")
+    return model, [float(x) for x in losses]
+
+
 def trained(trial):
-    """The student's fit_selector on the training sequences: the model and its losses."""
-    def fit():
-        split = data.token_selection_split()
-        result = trial.target("fit_selector")(split.X_train.to(trial.device), split.y_train.to(trial.device),
-                                              trial.inputs["epochs"])
-        model, losses = outputs_named(result, ("model", "losses"), "fit_selector").values()
-        if not isinstance(model, nn.Module):
-            raise StudentError(f"fit_selector should return (model, losses); its model is a {type(model).__name__}")
-        return model, [float(x) for x in losses]
-    return memo(trial, "fit_selector", fit)
+    """``fit``, once for the checks of one trained model."""
+    return memo(trial, "fit_selector", lambda: fit(trial))
 
 
 def probe_fit(trial):
@@ -380,14 +393,9 @@ def probe_fit(trial):
 def probe_fit_arguments(trial):
     """``fit_selector`` for ``epochs`` epochs on the inputs' device: how many losses it returns, and where its model's
     parameters live (as a tensor without values on their device, for the verdict's device check)."""
-    split = data.token_selection_split()
-    result = trial.target("fit_selector")(split.X_train.to(trial.device), split.y_train.to(trial.device),
-                                          trial.inputs["epochs"])
-    model, losses = outputs_named(result, ("model", "losses"), "fit_selector").values()
-    if not isinstance(model, nn.Module):
-        raise StudentError(f"fit_selector should return (model, losses); its model is a {type(model).__name__}")
+    model, losses = fit(trial)
     where = [p.detach().reshape(-1)[:0] for p in model.parameters()]
-    return {"n_losses": Numbers(len(list(losses))), "parameters": torch.cat(where) if where else None}
+    return {"n_losses": Numbers(len(losses)), "parameters": torch.cat(where) if where else None}
 
 
 def position_labels(X):
@@ -483,8 +491,8 @@ def rebuilt_logits(values, inputs):
         if table is None or tuple(table.shape) != (rows, D_MODEL) or not table.is_floating_point():
             raise ValueError(f"self.{name} should be an nn.Embedding({rows}, {D_MODEL})")
         tables[f"{name}/weight"] = table.float()
-    for prefix, shape in [(f"attention/{n}", (D_MODEL, D_MODEL)) for n in PROJECTIONS] + [("head", (data.N_VALUES,
-                                                                                                     D_MODEL))]:
+    linear = {f"attention/{name}": (D_MODEL, D_MODEL) for name in PROJECTIONS} | {"head": (data.N_VALUES, D_MODEL)}
+    for prefix, shape in linear.items():
         layers = rebuild.chain(values, prefix)
         if [type(layer) for layer in layers] != [nn.Linear] or tuple(layers[0].weight.shape) != shape \
                 or layers[0].bias is None:
@@ -546,20 +554,14 @@ def trained_mlp() -> nn.Module:
     """An MLP on the one-hot encoded, flattened sequences, trained on the 2,000 training sequences until it fits them
     (40 epochs of Adam): what a network that does not attend learns from the same data."""
     split = data.token_selection_split()
-    generator = torch.Generator().manual_seed(0)
     inputs = flattened(split.X_train)
-    with torch.random.fork_rng():  # the layers' default initialisation, replaced below, leaves no trace
+    with torch.random.fork_rng(), torch.enable_grad():  # seeded here, whatever the caller's random state and autograd
+        torch.manual_seed(0)
         mlp = nn.Sequential(nn.Linear(inputs.shape[1], 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
                             nn.Linear(256, data.N_VALUES))
-    for layer in mlp:
-        if isinstance(layer, nn.Linear):
-            nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
-            nn.init.uniform_(layer.bias, -1 / math.sqrt(layer.in_features), 1 / math.sqrt(layer.in_features),
-                             generator=generator)
-    optimizer = torch.optim.Adam(mlp.parameters(), lr=1e-3)
-    with torch.enable_grad():  # whatever the caller's autograd setting
+        optimizer = torch.optim.Adam(mlp.parameters(), lr=1e-3)
         for _ in range(40):
-            for batch in torch.randperm(len(inputs), generator=generator).split(64):
+            for batch in torch.randperm(len(inputs)).split(64):
                 optimizer.zero_grad()
                 nn.functional.cross_entropy(mlp(inputs[batch]), split.y_train[batch]).backward()
                 optimizer.step()
@@ -780,7 +782,7 @@ EXERCISE.add(
                                    "multiple of n_heads"),
                 every_parameter_used("the output", "a projection computed but never used, e.g. v used where "
                                                    "v_proj(x) is meant")),
-          module_inputs, (case(10),)),
+          structure_inputs, (case(10),)),
     Check("SelfAttention.forward", "SelfAttention.forward", 3, "equals nn.MultiheadAttention(d_model, n_heads, "
           "batch_first=True) with the same weights", probe_module,
           Match(**FLOAT32, oracle=torch_self_attention, mistakes=HEAD_MISTAKES),
@@ -791,7 +793,7 @@ EXERCISE.add(
           module_inputs, (case(13, B=3, mask="pairs"), case(14, causal=True), case(15, mask="shared", causal=True))),
     Check("SelfAttention.equivariant", "SelfAttention.forward", 1, "without a mask, shuffling the positions of x "
           "shuffles the output the same way", probe_equivariance, Holds(Require(equivariant)),
-          module_inputs, (case(16, B=2, L=6, d_model=8, n_heads=4),)),
+          shuffling_inputs, (case(16, B=2, L=6, d_model=8, n_heads=4),)),
     Check("TokenSelector", "TokenSelector", 2, "key_embed, value_embed (n_values + 1 ids), a SelfAttention and a "
           "linear head, all used; (B, n_values) logits", probe_selector_structure,
           Holds(is_true("key_embed", "self.key_embed should be nn.Embedding(n_keys, d_model)"),
@@ -854,8 +856,8 @@ EXERCISE.add(
                                                           case(917, dtype=torch.float32, scale=30.0, L=5, S=5,
                                                                causal=True)),
     EXERCISE.check(f"{SDPA}.gradcheck").hidden_variant(1, case(918, lead=(), L=3, S=3, d=2, dv=1, causal=True)),
-    EXERCISE.check("SelfAttention").hidden_variant(1, case(919, B=1, L=2, d_model=6, n_heads=3, bad=(8, 3)),
-                                                   case(920, B=3, L=2, d_model=4, n_heads=1, bad=(5, 2))),
+    EXERCISE.check("SelfAttention").hidden_variant(1, case(919, B=1, L=2, d_model=6, n_heads=3, refused=(8, 3)),
+                                                   case(920, B=3, L=2, d_model=4, n_heads=1, refused=(5, 2))),
     EXERCISE.check("SelfAttention.forward").hidden_variant(2, case(921, B=1, L=1), case(922, d_model=8, n_heads=1),
                                                            case(923, B=2, L=3, d_model=8, n_heads=4,
                                                                 dtype=torch.float64),
