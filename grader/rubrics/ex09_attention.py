@@ -17,7 +17,7 @@ from grader.probes import (Numbers, SelfGradcheck, Spy, StudentError, describe_f
 from grader.rubric import Check, Exercise, case, randn
 from grader.thresholds import Measure, Threshold, prediction
 
-EXERCISE = Exercise("ex09_attention", "Attention as an nn.Module", time_limit=120)
+EXERCISE = Exercise("ex09_attention", "Attention as an nn.Module", time_limit=60)
 SDPA = "scaled_dot_product_attention"
 PROJECTIONS = ("q_proj", "k_proj", "v_proj", "out_proj")
 D_MODEL, N_HEADS, EPOCHS = 32, 2, 4  # TokenSelector(), as fit_selector builds it; the epochs the check trains for
@@ -345,10 +345,12 @@ def probe_train(trial):
     i = trial.inputs
     model = Spy(FlatLinear(i["W"], i["b"]).to(trial.device))
     model.eval()
-    losses = trial.target("train_selector")(model, i["X"], i["y"], i["epochs"], i["lr"], i["batch_size"], i["seed"])
+    losses = list(trial.target("train_selector")(model, i["X"], i["y"], i["epochs"], i["lr"], i["batch_size"],
+                                                 i["seed"]))
     linear = model.inner.linear
     return {"ran_in_training_mode": model.facts()["ran_in_training_mode"], "weight": linear.weight,
-            "bias": linear.bias, "losses": Numbers(list(losses), dtype=torch.float64)}
+            "bias": linear.bias, "losses": Numbers([float(x) for x in losses], dtype=torch.float64),
+            "losses_are_floats": all(isinstance(x, float) for x in losses)}
 
 
 def fit(trial):
@@ -811,7 +813,9 @@ EXERCISE.add(
           selector_inputs, (case(18),)),
     Check("train_selector", "train_selector", 2, "Adam on the cross-entropy over seeded shuffled mini-batches: "
           "zero_grad, forward, loss, backward, step", probe_train,
-          Match(rtol=1e-4, atol=1e-6, explain=MODE_HINTS, mistakes=TRAINING_MISTAKES, names=TRAINED_LINEAR),
+          Match(rtol=1e-4, atol=1e-6, mistakes=TRAINING_MISTAKES, names=TRAINED_LINEAR,
+                explain={**MODE_HINTS, "losses_are_floats": "return the losses as Python floats (loss.item()): a "
+                                                            "tensor keeps its batch's autograd graph alive"}),
           training_inputs, (case(19),)),
     Check("fit_selector", "fit_selector", 5, "your model, trained by your code, finds the value of the query's key in "
           "the 1,000 held-out sequences and 1,000 new ones (targets kept by the grader)", probe_fit,
