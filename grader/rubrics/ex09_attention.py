@@ -426,7 +426,12 @@ def probe_plot(trial):
         X = data.token_selection_split().X_test[0].to(trial.device)
         weights, labels = query_weights(trained(trial)[0], X), position_labels(X.cpu())
     fig = trial.target("plot_attention")(trial.place(weights), labels)
-    return {**describe_figure(fig, "plot_attention"), "given/weights": weights.detach()}
+    heatmaps = [ax for ax in getattr(fig, "axes", []) if ax.get_images()]
+    ticks = {f"ticks/{axis}": figures.text_tensor("\n".join(label.get_text() for ax in heatmaps
+                                                            for label in getattr(ax, f"get_{axis}ticklabels")()))
+             for axis in "xy"}
+    return {**describe_figure(fig, "plot_attention"), **ticks, "given/weights": weights.detach(),
+            "given/labels": figures.text_tensor("\n".join(labels))}
 
 
 def draws_the_weights(values, inputs):
@@ -441,6 +446,14 @@ def draws_the_weights(values, inputs):
         if image.data is not None and image.shape == tuple(given.shape)[::-1] and figures.close(image.data, given.T):
             return "the image is the transpose of the weights: rows are the queries (ax.imshow(weights))"
     return "no image draws the weights given (ax.imshow(weights))"
+
+
+def ticks_name_the_positions(values, inputs):
+    labels = figures.text_of(values.get("given/labels"))
+    if any(figures.text_of(values.get(f"ticks/{axis}")) != labels for axis in "xy"):
+        return ("name each row and column by its position's label: ax.set_xticks(range(len(labels)), labels) and "
+                "ax.set_yticks(range(len(labels)), labels)")
+    return None
 
 
 # --- judged here ------------------------------------------------------------------------------------
@@ -831,11 +844,11 @@ EXERCISE.add(
                                  Require(the_model_of_the_docstring),
                                  is_true("loss_fell", "the training losses fit_selector returned did not fall")]),
           lambda g, epochs=EPOCHS: {"epochs": epochs}, (case(0),)),
-    Check("plot_attention", "plot_attention", 1, "a heatmap of the weights (rows: queries), labelled axes and a colour "
-          "bar (judged on the data drawn)", probe_plot,
+    Check("plot_attention", "plot_attention", 1, "a heatmap of the weights (rows: queries), labelled axes, ticks named "
+          "by the positions and a colour bar (judged on the data drawn)", probe_plot,
           Holds(at_least("figure/images", 1, "image of the weights (ax.imshow)"),
                 at_least("figure/axes", 2, "axes: the heatmap's and its colour bar's (fig.colorbar(image, ax=ax))"),
-                Require(draws_the_weights)),
+                Require(draws_the_weights), Require(ticks_name_the_positions)),
           plot_inputs, (case(0),)),
 )
 
