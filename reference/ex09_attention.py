@@ -42,7 +42,7 @@ def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tens
             ``attn_mask``; ``nn.MultiheadAttention``'s ``attn_mask`` means the opposite).
         causal: when True, query i may attend to key j only if j <= i (the lower triangle of an L x S
             matrix, as torch's ``is_causal``). With a mask too, a key must be allowed by both.
-            Every query may attend to at least one key.
+        (Whatever the mask and causal, every query is allowed at least one key.)
     Returns:
         (out, weights): out (..., L, dv) and weights (..., L, S), both of q's dtype and device.
     """
@@ -187,7 +187,8 @@ def fit_selector(X_train: torch.Tensor, y_train: torch.Tensor, epochs: int = 4) 
 def plot_attention(weights: torch.Tensor, labels: list[str]):
     """The attention weights of one sequence as a heatmap: ``ax.imshow(weights)``, rows the queries
     (y axis, "query"), columns the keys (x axis, "key"), each tick named by ``labels`` (one per position),
-    with a colour bar. ``weights`` is (T, T), rows summing to 1. Return the figure.
+    with a colour bar. ``weights`` is (T, T), rows summing to 1, on any device and maybe attached to a
+    graph: detach it and copy it to the CPU before drawing. Return the figure.
     """
     import matplotlib.pyplot as plt
 
