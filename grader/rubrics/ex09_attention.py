@@ -109,13 +109,19 @@ def plot_inputs(g, synthetic=False, T=6, grad=False):
 
 # --- what torch computes (the expected values) ----------------------------------------------------
 
-def allowed_of(i, L, S):
-    """Where each query may attend: the case's mask and the lower triangle of a causal case, or None."""
+def allowed_of(i, L, S, device):
+    """Where each of L queries may attend among S keys: the case's mask and the lower triangle of a causal case (made
+    on ``device``), or None."""
     allowed = i.get("mask")
     if i.get("causal"):
-        lower = torch.ones(L, S, dtype=torch.bool, device=i["q" if "q" in i else "x"].device).tril()
+        lower = torch.ones(L, S, dtype=torch.bool, device=device).tril()
         allowed = lower if allowed is None else allowed & lower
     return allowed
+
+
+def mask_arguments(i):
+    """The case's mask and causal flag, as keyword arguments (those it has)."""
+    return {name: i[name] for name in ("mask", "causal") if name in i}
 
 
 def torch_attention(i):
@@ -125,7 +131,7 @@ def torch_attention(i):
     if q.is_meta:
         return {"out": torch.empty(*q.shape[:-1], v.shape[-1], dtype=q.dtype, device="meta"),
                 "weights": torch.empty(*q.shape[:-1], k.shape[-2], dtype=q.dtype, device="meta")}
-    allowed = allowed_of(i, q.shape[-2], k.shape[-2])
+    allowed = allowed_of(i, q.shape[-2], k.shape[-2], q.device)
     eye = torch.eye(k.shape[-2], dtype=torch.float64, device=q.device).expand(*v.shape[:-1], k.shape[-2])
     out, weights = (nn.functional.scaled_dot_product_attention(q.double(), k.double(), values, attn_mask=allowed)
                     for values in (v.double(), eye))
@@ -140,7 +146,7 @@ def torch_self_attention(i):
         return {"out": torch.empty(x.shape, dtype=x.dtype, device="meta")}
     B, L, d_model = x.shape
     mha = nn.MultiheadAttention(d_model, i["n_heads"], batch_first=True, device=x.device, dtype=x.dtype)
-    allowed = allowed_of(i, L, L)
+    allowed = allowed_of(i, L, L, x.device)
     blocked = None if allowed is None else ~allowed.expand(B, L, L).repeat_interleave(i["n_heads"], dim=0)
     with torch.no_grad():
         mha.in_proj_weight.copy_(torch.cat([i[f"{name}/weight"] for name in PROJECTIONS[:3]]))
@@ -186,8 +192,7 @@ def attend(trial, *tensors):
     """The student's attention on the case's q, k, v (or on ``tensors``) with its mask and causal flag, as
     (out, weights)."""
     i = trial.inputs
-    kwargs = {name: i[name] for name in ("mask", "causal") if name in i}
-    result = trial.target(SDPA)(*(tensors or (i["q"], i["k"], i["v"])), **kwargs)
+    result = trial.target(SDPA)(*(tensors or (i["q"], i["k"], i["v"])), **mask_arguments(i))
     return outputs_named(result, ("out", "weights"), SDPA)
 
 
@@ -202,7 +207,7 @@ def probe_masked(trial):
     if not isinstance(weights, torch.Tensor):
         raise StudentError(f"{SDPA} should return (out, weights) as tensors; its weights are a "
                            f"{type(weights).__name__}")
-    blocked = ~allowed_of(i, i["q"].shape[-2], i["k"].shape[-2]).expand(weights.shape)
+    blocked = ~allowed_of(i, i["q"].shape[-2], i["k"].shape[-2], i["q"].device).expand(weights.shape)
     return {"blocked_weights": weights.detach()[blocked].abs(), "row_sums": weights.detach().sum(dim=-1).reshape(-1)}
 
 
@@ -236,14 +241,10 @@ def student_attention(trial, weights=True):
     return model
 
 
-def forward_arguments(i):
-    return {name: i[name] for name in ("mask", "causal") if name in i}
-
-
 def probe_module(trial):
     model = student_attention(trial).eval()
     with torch.no_grad():
-        return {"out": model(trial.inputs["x"], **forward_arguments(trial.inputs))}
+        return {"out": model(trial.inputs["x"], **mask_arguments(trial.inputs))}
 
 
 def unused_but_the_key_bias(model, out):
@@ -614,7 +615,7 @@ def attention_by_hand(i, scale="sqrt", dim=-1, mask="right", naive=False):
         case_.pop("mask", None)
     if mask == "mask_only":
         case_.pop("causal", None)
-    allowed = allowed_of(case_, L, S)
+    allowed = allowed_of(case_, L, S, q.device)
     if mask in ("upper", "strict"):
         ones = torch.ones(L, S, dtype=torch.bool, device=q.device)
         triangle = ones.triu() if mask == "upper" else ones.tril(-1)
@@ -681,7 +682,7 @@ def heads_by_hand(i, split=True, merge=True, scale="head", project=True, one_hea
         return t.reshape(B, L, H, d_head).transpose(1, 2) if split else t.reshape(B, H, L, d_head)
 
     scores = heads(q) @ heads(k).transpose(-2, -1) / math.sqrt(d_head if scale == "head" else d_model)
-    allowed = allowed_of({**i, "mask": ~i["mask"]} if inverted and "mask" in i else i, L, L)
+    allowed = allowed_of({**i, "mask": ~i["mask"]} if inverted and "mask" in i else i, L, L, x.device)
     if allowed is not None:
         scores = scores.masked_fill(~allowed.unsqueeze(-3), float("-inf"))
     out = torch.softmax(scores, dim=-1) @ heads(v)
