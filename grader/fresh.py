@@ -13,6 +13,7 @@ seed.
 | sunspots | windows of series simulated from an AR model fitted to the training years, each from its own run |
 | heteroscedastic | a task (mean and noise functions) whose coefficients are drawn from the seed |
 | MNIST | the held-out digits, each shifted and speckled at random |
+| token selection | new sequences of the key-value look-up, from the same rule |
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ PUBLIC_SEED = 0  # what a student's own pytest run and the public checks draw
 SEED_ENV = "COURSE_FRESH_SEED"  # overrides the grading process's secret seed (a test, a re-run of an audit)
 N_FLOWERS, N_WINDOWS, SEGMENT, AR_ORDER, SIM_BURN_IN = 150, 300, 32, 9, 40
 N_TRAIN, N_FRESH = 1000, 2000  # heteroscedastic training points and fresh points
+N_SEQUENCES = 1000  # token-selection sequences
 _SEED: int | None = None
 
 
@@ -263,10 +265,28 @@ def _mnist(at: int) -> Draw:
     return Draw(images[order], split.y_test[order])
 
 
+# --- token selection ---------------------------------------------------------------------------------
+
+
+def token_selection(at: int | None = None) -> Draw:
+    """``N_SEQUENCES`` new sequences of the key-value look-up (``grader.data.token_selection``'s rule), X int64
+    (1000, 9, 2), and the value each one asks for, int64 (1000,)."""
+    packed = _packed("token_selection")
+    if packed is not None:
+        return Draw(packed["X"], None)
+    return _drawn("token_selection", at, _token_selection)
+
+
+def _token_selection(at: int) -> Draw:
+    from . import data
+
+    return Draw(*data.token_sequences(N_SEQUENCES, _generator("token_selection", at)))
+
+
 def pack_entries(missing: list[str] = ()) -> dict[str, torch.Tensor]:
     """The fresh inputs (never the answers) of this process's seed, for a sandboxed child's data pack; data sets in
     ``missing`` (not available here) are left out."""
-    entries = {"fresh/sunspots/runs": sunspots().inputs}
+    entries = {"fresh/sunspots/runs": sunspots().inputs, "fresh/token_selection/X": token_selection().inputs}
     entries.update({f"fresh/heteroscedastic/{k}": v for k, v in heteroscedastic().items() if k != "y_fresh"})
     if "iris" not in missing:
         entries["fresh/iris/X"] = iris().inputs

@@ -305,6 +305,8 @@ def changes(snapshot: tuple, _len=len, _type_setattr=type.__setattr__, _type_del
                         named = _class_of(key) is _str
                         if named and prefix and _modules.get(prefix + key) is live[key]:
                             continue  # a submodule imported since: the package's new attribute
+                        if named and prefix and key == "__warningregistry__":
+                            continue  # where the warnings machinery notes a warning the module's code raised
                         changed.append(f"{prefix if prefix else label + ': '}{key if named else 'an entry'} (added)")
                         del live[key]
             elif kind == "class":

@@ -282,6 +282,54 @@ CATALOGUE += [
             ("minimize",)),
 ]
 
+EX09 = "ex09_attention"
+
+CATALOGUE += [
+    # --- ex09: attention
+    Mistake("attention_without_scale", EX09, "scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])",
+            "scores = q @ k.transpose(-2, -1)", ("scaled_dot_product_attention",), "not divided by sqrt(d)"),
+    Mistake("softmax_over_the_queries", EX09, "weights = torch.softmax(scores, dim=-1)",
+            "weights = torch.softmax(scores, dim=-2)", ("scaled_dot_product_attention",), "over the queries"),
+    Mistake("mask_inverted", EX09, 'scores = scores.masked_fill(~allowed, float("-inf"))',
+            'scores = scores.masked_fill(allowed, float("-inf"))', ("scaled_dot_product_attention.mask",),
+            "the mask is inverted"),
+    Mistake("mask_after_softmax", EX09,
+            '    if allowed is not None:\n        scores = scores.masked_fill(~allowed, float("-inf"))\n'
+            "    weights = torch.softmax(scores, dim=-1)\n",
+            "    weights = torch.softmax(scores, dim=-1)\n    if allowed is not None:\n"
+            "        weights = weights * allowed\n",
+            ("scaled_dot_product_attention.mask", "scaled_dot_product_attention.masked_weights"), "after the softmax"),
+    Mistake("causal_upper_triangle", EX09, ".tril()", ".triu()", ("scaled_dot_product_attention.causal",),
+            "keeps the later keys"),
+    Mistake("softmax_without_max_shift", EX09, "weights = torch.softmax(scores, dim=-1)",
+            "weights = scores.exp() / scores.exp().sum(dim=-1, keepdim=True)",
+            ("scaled_dot_product_attention.large_scores",), "subtract each row's maximum"),
+    Mistake("attention_weights_detached", EX09, "weights = torch.softmax(scores, dim=-1)",
+            "weights = torch.softmax(scores, dim=-1).detach()", ("scaled_dot_product_attention.gradcheck",),
+            "gradcheck failed"),
+    Mistake("heads_merged_without_transpose", EX09,
+            "return self.out_proj(out.transpose(1, 2).reshape(B, L, d_model))",
+            "return self.out_proj(out.reshape(B, L, d_model))", ("SelfAttention.forward", "SelfAttention.equivariant"),
+            "merged by reshaping"),
+    Mistake("attention_in_one_head", EX09, "self.n_heads = n_heads", "self.n_heads = 1", ("SelfAttention.forward",),
+            "one head over all d_model features"),
+    Mistake("out_proj_forgotten", EX09, "return self.out_proj(out.transpose(1, 2).reshape(B, L, d_model))",
+            "return out.transpose(1, 2).reshape(B, L, d_model)", ("SelfAttention", "SelfAttention.forward"), UNUSED),
+    Mistake("mask_as_multihead_attention_wants_it", EX09, "mask = mask.unsqueeze(-3)", "mask = ~mask.unsqueeze(-3)",
+            ("SelfAttention.mask",), "the opposite of nn.MultiheadAttention's attn_mask"),
+    Mistake("selector_reads_the_first_position", EX09, "return self.head(self.attention(h)[:, -1])",
+            "return self.head(self.attention(h)[:, 0])", ("TokenSelector.forward",), "the query is the last one"),
+    Mistake("selector_without_zero_grad", EX09,
+            "            optimizer.zero_grad()\n            loss = nn.functional.cross_entropy(",
+            "            loss = nn.functional.cross_entropy(", ("train_selector",), "never zeroed"),
+    Mistake("heatmap_transposed", EX09, "ax.imshow(weights.detach().cpu().numpy(),",
+            "ax.imshow(weights.detach().cpu().numpy().T,", ("plot_attention",), "transpose of the weights"),
+    Mistake("causal_triangle_on_the_cpu", EX09, "torch.ones(L, S, dtype=torch.bool, device=q.device)",
+            "torch.ones(L, S, dtype=torch.bool)", ("scaled_dot_product_attention.causal.hidden",), "on device meta",
+            visible=False),
+    Mistake("selector_built_on_the_cpu", EX09, "model = TokenSelector().to(X_train.device)", "model = TokenSelector()",
+            ("fit_selector.arguments",), ON_META, visible=False),
+
 EX10 = "ex10_data_pipeline"
 
 CATALOGUE += [

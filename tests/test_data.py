@@ -113,6 +113,29 @@ def test_simulated_heteroscedastic_data_is_seeded_and_noisier_at_large_x():
     assert high > 2 * low
 
 
+def looked_up(X):
+    """The value paired with each sequence's query key (the last position's key), by the rule."""
+    match = X[:, :-1, 0] == X[:, -1:, 0]
+    assert (match.sum(dim=1) == 1).all()  # the query's key occurs once among the pairs
+    return X[:, :-1, 1][match]
+
+
+def test_token_selection_is_seeded_and_each_target_is_the_value_of_the_query_key():
+    split = data.token_selection_split()
+    assert split.X_train.shape == (2000, 9, 2) and split.X_test.shape == (1000, 9, 2)
+    assert split.X_train.dtype == split.y_train.dtype == torch.int64
+    for X, y in ((split.X_train, split.y_train), (split.X_test, split.y_test)):
+        assert torch.equal(looked_up(X), y)
+        keys = X[:, :-1, 0]
+        assert (keys.sort(dim=1).values.diff(dim=1) > 0).all() and keys.max() < data.N_KEYS  # distinct keys
+        assert (X[:, :-1, 1] < data.N_VALUES).all() and (X[:, -1, 1] == data.QUERY).all()
+    assert torch.bincount(split.y_train, minlength=data.N_VALUES).min() > 150  # every value is asked for
+    assert torch.equal(data.token_selection_split().X_test, split.X_test)
+    seen = {tuple(x.reshape(-1).tolist()) for x in split.X_train}
+    assert not any(tuple(x.reshape(-1).tolist()) in seen for x in split.X_test)
+    assert not torch.equal(data.token_selection(10, seed=1)[0], data.token_selection(10, seed=2)[0])
+
+
 USES_HELD_OUT = r"""
 import json, sys, torch
 from grader import data
@@ -138,14 +161,14 @@ def test_held_out_answers_raise_the_same_clear_error_for_every_data_set_in_a_san
     pack = tmp_path / "pack.safetensors"
     names = [n for n in data.HELD_OUT if n not in data.write_pack(pack)]  # MovieLens may not be installed here
     pack.chmod(0o644)  # as grading leaves it: readable by the child's uid
-    assert "iris" in names and "mnist" in names
+    assert "iris" in names and "mnist" in names and "token_selection" in names
     script = tmp_path / "uses.py"
     script.write_text(USES_HELD_OUT)
     with Sandbox([script], "held-out", data_pack=pack) as box:
         run = box.run([sys.executable, "-I", f"{box.work}/uses.py", json.dumps(names)], Limits(wall_seconds=120))
     assert run.returncode == 0, run.output[-3000:]
     facts = json.loads(run.output.strip().splitlines()[-1])
-    words = {"iris": "labels", "mnist": "labels", "movielens": "ratings"}
+    words = {"iris": "labels", "mnist": "labels", "movielens": "ratings", "token_selection": "targets"}
     assert sorted(facts) == sorted(names)
     for name in names:
         field = data.HELD_OUT[name]

@@ -7,7 +7,7 @@ from grader import data, fresh
 
 
 def test_the_same_seed_draws_the_same_inputs_and_another_seed_others():
-    for draw in (fresh.iris, fresh.sunspots, fresh.mnist):
+    for draw in (fresh.iris, fresh.sunspots, fresh.mnist, fresh.token_selection):
         a, b, c = draw(7), draw(7), draw(8)
         assert torch.equal(a.inputs, b.inputs) and torch.equal(a.answers, b.answers)
         assert not torch.equal(a.inputs, c.inputs)
@@ -57,6 +57,15 @@ def test_perturbed_digits_are_the_held_out_digits_moved_and_never_one_of_them():
     assert (nearest > 0.5).all()
 
 
+def test_fresh_token_sequences_follow_the_rule_and_are_none_of_the_public_ones():
+    from test_data import looked_up
+
+    draw, split = fresh.token_selection(4), data.token_selection_split()
+    assert draw.inputs.shape == (fresh.N_SEQUENCES, 9, 2) and torch.equal(looked_up(draw.inputs), draw.answers)
+    public = {tuple(x.reshape(-1).tolist()) for x in torch.cat([split.X_train, split.X_test])}
+    assert not any(tuple(x.reshape(-1).tolist()) in public for x in draw.inputs)
+
+
 def test_the_secret_seed_follows_the_reference_and_nothing_a_child_sees(tmp_path, monkeypatch):
     monkeypatch.delenv(fresh.SEED_ENV, raising=False)
     (tmp_path / "ex01_a.py").write_text("x = 1\n")
@@ -76,6 +85,7 @@ def test_the_pack_holds_fresh_inputs_never_their_answers(tmp_path, monkeypatch):
         tensors = load_file(str(pack))
         assert torch.equal(tensors["fresh/iris/X"], fresh.iris().inputs)
         assert torch.equal(tensors["fresh/sunspots/runs"], fresh.sunspots().inputs)
+        assert torch.equal(tensors["fresh/token_selection/X"], fresh.token_selection().inputs)
         assert "fresh/heteroscedastic/x_fresh" in tensors and not any("y_fresh" in k or "answer" in k for k in tensors)
         packed_values = {round(float(v), 5) for k, t in tensors.items() if k.startswith("fresh/") for v in t.reshape(-1)[:5000]}
         assert not {round(float(v), 5) for v in fresh.sunspots().answers} <= packed_values

@@ -373,7 +373,7 @@ def modelled_checks():
     for ex in rubric.load_all():
         groups = {}
         for check in ex.checks:
-            if isinstance(check.judge, Match) and check.judge.needs_reference \
+            if isinstance(check.judge, Match) \
                     and any(m.model is not None for m in check.judge.mistakes):
                 groups.setdefault(id(check.judge), []).append(check.id)
         for ids in groups.values():

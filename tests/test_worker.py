@@ -361,3 +361,15 @@ def test_the_guard_sees_nothing_when_nothing_changed():
 
     grader.data.iris_split()  # caches fill, submodules load: the grader's own doings are no change
     assert len(snapshot[0]) > 100 and guard.changes(snapshot) == ()
+
+
+def test_a_warning_raised_in_the_graders_code_is_no_change():
+    """Measured: a train_selector returning its losses as tensors that track gradients made grader.payload.Numbers
+    warn, and the warnings machinery's note in grader.payload's namespace (``__warningregistry__``) read as tamper."""
+    import warnings
+
+    vars(grader.payload).pop("__warningregistry__", None)
+    snapshot = guard.take({"grader.payload": vars(grader.payload)})
+    with warnings.catch_warnings(record=True):
+        grader.payload.Numbers([torch.ones((), requires_grad=True)])
+    assert "__warningregistry__" in vars(grader.payload) and guard.changes(snapshot) == ()

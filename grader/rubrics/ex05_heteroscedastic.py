@@ -52,7 +52,11 @@ def gaussian_nll_loss(i):
 
 
 def nll_without_constant(i):
-    return {"out": nn.GaussianNLLLoss(full=False)(i["mu"], i["y"], torch.exp(i["logvar"]))}
+    """The NLL without its constant, in float64 as ``gaussian_nll_loss`` computes it (exp(logvar) overflows float32 at
+    large log-variances, where a formula without the constant stays finite)."""
+    mu = i["mu"]
+    loss = nn.GaussianNLLLoss(full=False)(mu.double(), i["y"].double(), torch.exp(i["logvar"].double()))
+    return {"out": loss.to(mu.dtype)}
 
 
 def nll_variance_as_logvar(i):
