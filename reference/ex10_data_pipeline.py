@@ -302,7 +302,7 @@ def augment_images(images: torch.Tensor, mean: float, std: float, seed: int) -> 
     ### END SOLUTION
 
 
-def show_augmented(images: torch.Tensor, augmented: torch.Tensor, n: int = 8):
+def plot_augmented(images: torch.Tensor, augmented: torch.Tensor, n: int = 8):
     """A grid of two rows of ``n`` digits: ``images[:n]`` above, ``augmented[:n]`` below, to compare.
 
     ``fig, axes = plt.subplots(2, n)``; draw digit k of row r with ``axes[r, k].imshow(x[k, 0],

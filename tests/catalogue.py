@@ -329,6 +329,7 @@ CATALOGUE += [
             visible=False),
     Mistake("selector_built_on_the_cpu", EX09, "model = TokenSelector().to(X_train.device)", "model = TokenSelector()",
             ("fit_selector.arguments",), ON_META, visible=False),
+]
 
 EX10 = "ex10_data_pipeline"
 

@@ -215,7 +215,7 @@ def test_exiting_at_import_is_an_import_failure_not_a_grader_failure(graded):
 
 @pytest.fixture(scope="module")
 def whole_course(tmp_path_factory):
-    """The reference and the stubs of all nine exercises, graded with the rubric's own time limits."""
+    """The reference and the stubs of all ten exercises, graded with the rubric's own time limits."""
     root = tmp_path_factory.mktemp("course")
     submissions = make_class(root / "submissions", {"ref": reference_files(), "stub": stub_files()})
     run = run_grader("grade", str(submissions), "--out", str(root / "out"))
@@ -236,7 +236,7 @@ def test_the_reference_earns_full_marks_on_every_exercise_and_the_stubs_zero(who
 def test_every_figure_is_saved_as_a_png_next_to_the_feedback(whole_course):
     _, out = whole_course
     plots = [(e.name, c) for e in rubric.load_all() for c in e.checks if c.id.startswith("plot")]
-    assert len({(name, c.target) for name, c in plots}) == 5  # five plotting functions, each with a hidden variant
+    assert len({(name, c.target) for name, c in plots}) == 6  # six plotting functions, each with a hidden variant
     plotting = [f"{name}.{c.id}.png" for name, c in plots]
     figures = out / "ref" / "figures"
     assert sorted(p.name for p in figures.iterdir()) == sorted(plotting)
@@ -251,7 +251,7 @@ def test_the_html_feedback_embeds_every_figure_and_the_class_report_ranks_every_
     _, out = whole_course
     feedback = (out / "ref" / "feedback.html").read_text()
     plotting = [c for e in rubric.load_all() for c in e.checks if c.id.startswith("plot")]
-    assert feedback.count('src="data:image/png;base64,iVBORw0KGgo') == len(plotting) == 10  # every plot, inlined
+    assert feedback.count('src="data:image/png;base64,iVBORw0KGgo') == len(plotting) == 12  # every plot, inlined
     assert "http://" not in feedback.replace("http://www.w3.org/2000/svg", "") and "https://" not in feedback
     report = (out / "report.html").read_text()
     checks = sum(len(e.selected(hidden=True)) for e in rubric.load_all())

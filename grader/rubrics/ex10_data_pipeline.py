@@ -383,7 +383,7 @@ def probe_augment(trial):
 
 
 def reference_augmented(images: torch.Tensor, mean: float, std: float, seed: int) -> torch.Tensor:
-    """The docstring's augmentation, done here (for the pictures ``show_augmented`` is given); the global random
+    """The docstring's augmentation, done here (for the pictures ``plot_augmented`` is given); the global random
     state is put back."""
     state = torch.random.get_rng_state()
     try:
@@ -396,7 +396,7 @@ def reference_augmented(images: torch.Tensor, mean: float, std: float, seed: int
 
 
 def show_inputs(g, n=6, digits=True, side=5):
-    """What ``show_augmented`` draws: MNIST digits (normalised) and their augmented versions, or random pictures."""
+    """What ``plot_augmented`` draws: MNIST digits (normalised) and their augmented versions, or random pictures."""
     if digits:
         mean, std = mnist_stats()
         images = (data.mnist_split().X_train[:n] * 255).round().to(torch.uint8)
@@ -408,7 +408,7 @@ def show_inputs(g, n=6, digits=True, side=5):
 
 def probe_show(trial):
     i = trial.inputs
-    return describe_figure(trial.target("show_augmented")(i["images"], i["augmented"], i["n"]), "show_augmented")
+    return describe_figure(trial.target("plot_augmented")(i["images"], i["augmented"], i["n"]), "plot_augmented")
 
 
 # --- judges --------------------------------------------------------------------------------------------------
@@ -528,7 +528,7 @@ def draws_every_picture(values, inputs):
              [("augmented digit", k, inputs["augmented"][k, 0]) for k in range(n)]
     axes = values.get("figure/axes")
     if len(drawing.images) != 2 * n or axes is None or int(axes) != 2 * n:
-        return (f"show_augmented(images, augmented, n={n}) should draw {2 * n} pictures in {2 * n} subplots "
+        return (f"plot_augmented(images, augmented, n={n}) should draw {2 * n} pictures in {2 * n} subplots "
                 f"(plt.subplots(2, n)); it draws {len(drawing.images)} in {'?' if axes is None else int(axes)}")
     for what, k, picture in wanted:
         if not any(image.data is not None and figures.close(image.data, picture.cpu()) for image in drawing.images):
@@ -791,7 +791,7 @@ EXERCISE.add(
     Check("augment_images", "augment_images", 3, "seeded (same seed, same images; another, others), one draw per "
           "image, augmented before Normalize (black corners)", probe_augment, Holds(Require(augment_facts)),
           digits_inputs, (case(0, n=6, augment_seed=3),)),
-    Check("show_augmented", "show_augmented", 1, "two rows of pictures: the digits and their augmented versions",
+    Check("plot_augmented", "plot_augmented", 1, "two rows of pictures: the digits and their augmented versions",
           probe_show, Holds(Require(draws_every_picture)), show_inputs, (case(0, n=6),)),
 )
 
@@ -821,7 +821,7 @@ EXERCISE.add(
     EXERCISE.check("pixel_stats").hidden_variant(1, case(1020, n=1, side=3), case(1021, n=8, side=7)),
     EXERCISE.check("image_transform").hidden_variant(1, case(1022, n=2, side=9, mean=0.5, std=0.25),
                                                      case(1023, n=1, side=4, mean=0.02, std=2.0)),
-    EXERCISE.check("show_augmented").hidden_variant(1, case(1024, n=3, digits=False), case(1028, n=1, digits=False),
+    EXERCISE.check("plot_augmented").hidden_variant(1, case(1024, n=3, digits=False), case(1028, n=1, digits=False),
                                                     case(1025, n=2, digits=False, device="offhost")),
     Check("augment_images.exact", "augment_images", 1, "the augmented pixels themselves: RandomAffine(degrees=15, "
           "translate=(0.1, 0.1)) drawn image by image after torch.manual_seed(seed)", probe_augment, Match(),
