@@ -28,9 +28,42 @@ MARKERS = re.compile(r"#+\s*(BEGIN|END) (SOLUTION|HIDDEN TESTS)")
 
 PACKAGE = Path(__file__).resolve().parent
 # The runtime students need for `pytest exercises/`: no release, grading or sandbox code.
-STUDENT_RUNTIME = ["__init__.py", "rubric.py", "probes.py", "checks.py", "thresholds.py", "payload.py", "expected.py",
-                   "course.py", "pytest_plugin.py", "reports.py", "escaping.py", "data.py", "fresh.py",
-                   "classroom.py", "rubrics/__init__.py"]
+STUDENT_ENTRY = ["__init__.py", "pytest_plugin.py", "classroom.py", "rubrics/__init__.py"]  # what students run
+
+
+def student_runtime() -> list[str]:
+    """The grader's modules a student repository ships (paths inside ``grader/``): what its entry points and the
+    rubrics import, at any depth (imports inside functions too), so that it runs without the course installed."""
+    seen: set[str] = set()
+    todo = STUDENT_ENTRY + [f"rubrics/{p.name}" for p in sorted((PACKAGE / "rubrics").glob("ex[0-9][0-9]_*.py"))]
+    while todo:
+        rel = todo.pop()
+        if rel not in seen:
+            seen.add(rel)
+            todo += sorted(_grader_imports(rel) - seen)
+    return sorted(r for r in seen if not r.startswith("rubrics/ex"))
+
+
+def _grader_imports(rel: str) -> set[str]:
+    """The grader's own files that the module ``rel`` (a path inside ``grader/``) imports."""
+    package = rel.split("/")[:-1]
+    found = set()
+    for node in ast.walk(ast.parse((PACKAGE / rel).read_text(), filename=rel)):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                module = package[:len(package) - node.level + 1] + (node.module.split(".") if node.module else [])
+            elif node.module and node.module.split(".")[0] == "grader":
+                module = node.module.split(".")[1:]
+            else:
+                continue
+            names = [module] + [module + [alias.name] for alias in node.names]
+        elif isinstance(node, ast.Import):
+            names = [alias.name.split(".")[1:] for alias in node.names if alias.name.split(".")[0] == "grader"]
+        else:
+            continue
+        for parts in filter(None, names):
+            found.update(f for f in ("/".join(parts) + ".py", "/".join(parts) + "/__init__.py") if (PACKAGE / f).is_file())
+    return found
 
 
 RELEASE_MARK = ".student-release"
@@ -131,7 +164,7 @@ def solution_lines(reference: Path) -> set[str]:
     course's own runtime (``grader/``, shipped to students) may hold the same common idiom."""
     paths = sorted(reference.glob("ex[0-9][0-9]_*.py"))
     shown = "\n".join([ClearSolutions("ex00")(Source(p, p.read_text())).text for p in paths]
-                      + [(PACKAGE / name).read_text() for name in STUDENT_RUNTIME]
+                      + [(PACKAGE / name).read_text() for name in student_runtime()]
                       + [ClearHiddenTests()(Source(p, p.read_text())).text
                          for p in sorted((PACKAGE / "rubrics").glob("ex[0-9][0-9]_*.py"))])
     found = set()
@@ -298,7 +331,7 @@ def write_student_repo(course: Course, dest: Path, force: bool = False) -> list[
     if claim_folder(dest, force, RELEASE_MARK, "student release", "replace"):
         shutil.rmtree(dest)
     files: dict[Path, str] = dict(released_files(course))
-    for name in STUDENT_RUNTIME:
+    for name in student_runtime():
         files[Path("grader") / name] = (PACKAGE / name).read_text()
     hidden_free = ClearHiddenTests()
     for exercise in rubric.exercise_names():

@@ -131,19 +131,35 @@ def test_the_student_repository_holds_no_solution_and_no_reference(student_repo)
     assert (student_repo / "README.md").read_text().startswith("# ")
 
 
+# the student repository on its own: the course's editable install (a finder that would lend the repository any
+# grader module it lacks) is taken out of the interpreter before anything is imported
+ALONE = ("import sys; sys.meta_path[:] = [f for f in sys.meta_path if '__editable__' not in "
+         "getattr(f, '__module__', '') + type(f).__module__]; "
+         "sys.path_hooks[:] = [h for h in sys.path_hooks if '__editable__' not in getattr(h, '__module__', '')]; "
+         "sys.path_importer_cache.clear(); ")
+
+
 def student_python(student_repo: Path, *args: str) -> subprocess.CompletedProcess:
+    """``python -m MODULE ARGS`` or ``python -c CODE`` in the student repository, with only its own ``grader``."""
+    if args[0] == "-m":
+        code = ALONE + f"import runpy; sys.argv = {list(args[1:])!r}; runpy.run_module({args[1]!r}, run_name='__main__')"
+    else:
+        code = ALONE + args[1]
     env = {**os.environ, "PYTHONPATH": str(student_repo), "PYTHONDONTWRITEBYTECODE": "1"}
-    return subprocess.run([sys.executable, *args], cwd=student_repo, env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run([sys.executable, "-c", code], cwd=student_repo, env=env, capture_output=True, text=True,
+                          timeout=600)
 
 
 def test_the_student_rubric_has_no_hidden_checks(student_repo):
     run = student_python(student_repo, "-c", (
-        "import grader, grader.rubric as r; "
-        "print(grader.__file__); print(sum(c.hidden for e in r.load_all() for c in e.checks))"))
+        "import importlib.util, grader, grader.rubric as r; "
+        "print(grader.__file__); print(sum(c.hidden for e in r.load_all() for c in e.checks)); "
+        "print(importlib.util.find_spec('grader.sandbox') is None)"))
     assert run.returncode == 0, run.stderr
-    where, hidden = run.stdout.split()
+    where, hidden, alone = run.stdout.split()
     assert Path(where).is_relative_to(student_repo)
     assert hidden == "0"
+    assert alone == "True"  # the course's grader cannot fill in what the repository lacks
 
 
 def test_a_perfect_student_passes_in_the_student_repository(student_repo, tmp_path):
