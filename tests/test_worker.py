@@ -371,5 +371,8 @@ def test_a_warning_raised_in_the_graders_code_is_no_change():
     vars(grader.payload).pop("__warningregistry__", None)
     snapshot = guard.take({"grader.payload": vars(grader.payload)})
     with warnings.catch_warnings(record=True):
-        grader.payload.Numbers([torch.ones((), requires_grad=True)])
+        warnings.simplefilter("always")
+        # torch gives its own warning once per process (an earlier test may have had it): one raised from
+        # grader.payload's code here leaves the same note
+        eval(compile("__import__('warnings').warn('a note')", "grader/payload.py", "eval"), vars(grader.payload))
     assert "__warningregistry__" in vars(grader.payload) and guard.changes(snapshot) == ()
