@@ -15,8 +15,8 @@ from typing import Callable, Mapping, Sequence
 
 import torch
 
-from .hints import (GENERIC, MODE_HINTS, Hint, Mistake, _close, agreed, case_hints,  # noqa: F401 (the rubrics'
-                    like, near, recognise, scaled_by)                                   # names for them)
+from .hints import (GENERIC, MODE_HINTS, Hint, Mistake, _close, adam_loop_mistakes, agreed,  # noqa: F401 (the
+                    case_hints, like, near, recognise, scaled_by)                     # rubrics' names for them)
 from .compare import (TOLERANCES, _dtype, _scalar, compare, count_of, shape_of,  # noqa: F401 (the rubrics'
                       unchecked)                                                           # names for them)
 from .figures import text_of

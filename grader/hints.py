@@ -130,6 +130,21 @@ GENERIC = [
 ]
 
 
+def adam_loop_mistakes(train: Callable[..., Any], outputs: Sequence[str]) -> list[Mistake]:
+    """The mistakes of a loop of Adam steps over shuffled mini-batches, each modelled by ``train(inputs, **slip)``:
+    ``zero_grad``, ``step`` or ``shuffle`` False, or ``optimizer="sgd"``."""
+    return [
+        like("the gradients were never zeroed: call optimizer.zero_grad() before each backward()",
+             lambda i: train(i, zero_grad=False), outputs=outputs),
+        like("these are the weights plain SGD gives: the docstring asks for torch.optim.Adam(model.parameters(), "
+             "lr=lr)", lambda i: train(i, optimizer="sgd"), outputs=outputs),
+        like("the batches came in order: shuffle them with DataLoader(..., shuffle=True, "
+             "generator=torch.Generator().manual_seed(seed))", lambda i: train(i, shuffle=False), outputs=outputs),
+        like("the weights did not move: call optimizer.step() after each loss.backward()",
+             lambda i: train(i, step=False), outputs=outputs),
+    ]
+
+
 MODE_HINTS = {  # for the flags ``probes.Spy.facts`` reports
     "ran_in_training_mode": "call model.train() before training: the model may come from an evaluation, in "
                             "evaluation mode, and dropout would stay off",

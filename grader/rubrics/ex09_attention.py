@@ -10,8 +10,8 @@ import torch
 from torch import nn
 
 from grader import data, figures, fresh, rebuild
-from grader.checks import (MODE_HINTS, GradcheckConsistent, Holds, Match, Require, at_least, every_parameter_used,
-                           is_true, like, shape_of)
+from grader.checks import (MODE_HINTS, GradcheckConsistent, Holds, Match, Require, adam_loop_mistakes, at_least,
+                           every_parameter_used, is_true, like, shape_of)
 from grader.probes import (Numbers, SelfGradcheck, Spy, StudentError, describe_figure, memo, outputs_named,
                            unused_parameters)
 from grader.rubric import Check, Exercise, case, randn
@@ -749,16 +749,7 @@ def train_by_hand(i, zero_grad=True, optimizer="adam", shuffle=True, step=True):
 
 
 WEIGHTS = ["weight", "bias"]
-TRAINING_MISTAKES = [
-    like("the gradients were never zeroed: call optimizer.zero_grad() before each backward()",
-         lambda i: train_by_hand(i, zero_grad=False), outputs=WEIGHTS),
-    like("these are the weights plain SGD gives: the docstring asks for torch.optim.Adam(model.parameters(), lr=lr)",
-         lambda i: train_by_hand(i, optimizer="sgd"), outputs=WEIGHTS),
-    like("the batches came in order: shuffle them with DataLoader(..., shuffle=True, "
-         "generator=torch.Generator().manual_seed(seed))", lambda i: train_by_hand(i, shuffle=False), outputs=WEIGHTS),
-    like("the weights did not move: call optimizer.step() after each loss.backward()",
-         lambda i: train_by_hand(i, step=False), outputs=WEIGHTS),
-]
+TRAINING_MISTAKES = adam_loop_mistakes(train_by_hand, WEIGHTS)
 TRAINED_LINEAR = {"weight": "`inner.linear.weight` (the weight of the model's nn.Linear) after training",
                   "bias": "`inner.linear.bias` (the bias of the model's nn.Linear) after training"}
 
