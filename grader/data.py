@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from . import GraderError
-from .sources import CACHE_ENV, MOVIELENS_ENV, cache_dir, raw_sources  # noqa: F401  (the loaders' sources)
+from .sources import CACHE_ENV, MOVIELENS_ENV, cache_dir
 from .sources import package_file as _package_file
 from .sources import recbole_file as _recbole_file
 

@@ -26,7 +26,7 @@ from typing import Callable
 
 import grader
 
-from . import GraderError, calibration, data, fresh
+from . import GraderError, calibration, data, fresh, sources
 from .checks import GradcheckConsistent, judge_check
 from .course import Course
 from .expected import Expectations
@@ -69,7 +69,7 @@ def _versions() -> str:
 def _data_files() -> bytes:
     """The content of every raw data source the checks read (a few MB), by path."""
     h = hashlib.sha256()
-    for source in data.raw_sources():
+    for source in sources.raw_sources():
         paths = [source] if source.is_file() else sorted(p for p in source.rglob("*") if p.is_file())
         for path in paths:
             h.update(str(path.relative_to(source.parent)).encode() + b"\0")
