@@ -17,6 +17,7 @@ import io
 import math
 import os
 import tempfile
+import threading
 
 import torch
 from torch import nn
@@ -30,6 +31,9 @@ EXERCISE = Exercise("ex11_checkpoints", "Checkpoints and the modes of a model", 
                     warm=("torch._dynamo",))
 TRAINING = dict(rtol=1e-4, atol=1e-6)  # another correct loop may round otherwise; bit-for-bit is resume.exact's job
 DISTURB = 1000  # the fresh objects of a resumed run are built from seed + DISTURB
+# the hints' models and the oracle of mode_effects draw from torch's global random state, which the grading process
+# shares between the threads that judge students side by side: one at a time
+RANDOM_STATE = threading.RLock()
 
 
 class Net(nn.Module):
@@ -128,9 +132,10 @@ def state_of(model, prefix):
 
 
 def isolated(fn):
-    """``fn(i)`` run in the grading process with the global random state forked and autograd on."""
+    """``fn(i)`` run in the grading process with the global random state to itself (``RANDOM_STATE``), forked, and
+    autograd on."""
     def run(i):
-        with torch.random.fork_rng(devices=[]), torch.enable_grad():
+        with RANDOM_STATE, torch.random.fork_rng(devices=[]), torch.enable_grad():
             return fn(i)
     return run
 
@@ -427,7 +432,7 @@ def torch_sgd(i, decoupled=False, after_momentum=False, dampened=False, flipped=
 
 def expected_effects(i):
     """The truth about a ``mode_effects`` case, measured here on the rubric's copy of its model."""
-    with torch.random.fork_rng(devices=[]):
+    with RANDOM_STATE, torch.random.fork_rng(devices=[]):
         model = measured_model(i)
         found = {}
         for mode in ("train", "eval"):
@@ -541,6 +546,7 @@ MODE_MISTAKES = [
 
 STATE_NAMES = {"lrs": "the learning rate at each epoch (0 to epochs) under your scheduler",
                "n_losses": "the number of losses fit returned", "lr": "the optimiser's learning rate after fit"}
+LOADED_NAMES = {"lr": "the optimiser's learning rate after loading", "epoch": "the epoch load_checkpoint returned"}
 
 # --- checks ----------------------------------------------------------------------------------------
 
@@ -581,11 +587,12 @@ EXERCISE.add(
     Check("load_checkpoint", "load_checkpoint", 3, "restores the model (parameters and buffers), the optimiser "
           "(momentum, learning rate), the scheduler and the random state into fresh objects; returns the epoch",
           probe_load,
-          Match(names=STATE_NAMES, explain={
+          Match(names=LOADED_NAMES, explain={
               "rng_restored": "the random state was not put back: torch.set_rng_state(checkpoint['rng'].cpu())",
               "momentum/0": "the optimiser's momentum buffers were not restored: "
                             "optimizer.load_state_dict(checkpoint['optimizer'])",
-              "lr": "the optimiser's learning rate was not restored: optimizer.load_state_dict(checkpoint['optimizer'])",
+              "lr": "the optimiser's learning rate was not restored: "
+                    "optimizer.load_state_dict(checkpoint['optimizer'])",
               "scheduler_epoch": "the scheduler was not restored: scheduler.load_state_dict(checkpoint['scheduler'])",
               "epoch": "return the checkpoint's epoch, an int"}),
           run_inputs, (case(5, stop=1), case(6, stop=3))),
