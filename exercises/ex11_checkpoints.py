@@ -170,3 +170,22 @@ def sgd_step(params: list[torch.Tensor], grads: list[torch.Tensor], buffers: lis
     """
     # YOUR CODE HERE
     raise NotImplementedError("ex11.sgd_step")
+
+
+def plot_resume(losses, resumed, stop: int):
+    """The training losses of the run without interruption and of the resumed run, per epoch, with the checkpoint.
+
+    ``losses`` holds the E losses of the run that never stopped (epochs 1 to E), ``resumed`` the losses of the run
+    resumed from a checkpoint saved after epoch ``stop`` (epochs stop + 1 to E): lists of floats or 1-D tensors, on
+    any device (copy a tensor to the CPU, ``.cpu()``, before drawing it). Draw, on one ``fig, ax = plt.subplots()``:
+
+    - ``ax.plot(range(1, E + 1), losses, label="uninterrupted")``;
+    - ``ax.plot(range(stop + 1, E + 1), resumed, "o", label="resumed")``: on a resumed run that equals the
+      uninterrupted one, the points sit on the line;
+    - ``ax.axvline(stop, label="checkpoint")``, a vertical line where the run stopped;
+    - the axes labelled "epoch" and "training loss", and a legend. Return the figure.
+    """
+    import matplotlib.pyplot as plt
+
+    # YOUR CODE HERE
+    raise NotImplementedError("ex11.plot_resume")

@@ -227,3 +227,34 @@ def sgd_step(params: list[torch.Tensor], grads: list[torch.Tensor], buffers: lis
         new_buffers.append(b)
     return new_params, new_buffers
     ### END SOLUTION
+
+
+def plot_resume(losses, resumed, stop: int):
+    """The training losses of the run without interruption and of the resumed run, per epoch, with the checkpoint.
+
+    ``losses`` holds the E losses of the run that never stopped (epochs 1 to E), ``resumed`` the losses of the run
+    resumed from a checkpoint saved after epoch ``stop`` (epochs stop + 1 to E): lists of floats or 1-D tensors, on
+    any device (copy a tensor to the CPU, ``.cpu()``, before drawing it). Draw, on one ``fig, ax = plt.subplots()``:
+
+    - ``ax.plot(range(1, E + 1), losses, label="uninterrupted")``;
+    - ``ax.plot(range(stop + 1, E + 1), resumed, "o", label="resumed")``: on a resumed run that equals the
+      uninterrupted one, the points sit on the line;
+    - ``ax.axvline(stop, label="checkpoint")``, a vertical line where the run stopped;
+    - the axes labelled "epoch" and "training loss", and a legend. Return the figure.
+    """
+    import matplotlib.pyplot as plt
+
+    ### BEGIN SOLUTION
+    losses = torch.as_tensor(losses).detach().cpu()
+    resumed = torch.as_tensor(resumed).detach().cpu()
+    E = len(losses)
+    fig, ax = plt.subplots(figsize=(6, 4))  # pragma: no mutate (any size)
+    ax.plot(range(1, E + 1), losses, label="uninterrupted")
+    ax.plot(range(stop + 1, E + 1), resumed, "o", label="resumed")
+    ax.axvline(stop, color="grey", linestyle=":", label="checkpoint")  # pragma: no mutate (any style)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training loss")
+    ax.set_title("A run resumed from its checkpoint")
+    ax.legend()
+    return fig
+    ### END SOLUTION

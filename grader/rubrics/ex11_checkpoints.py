@@ -16,19 +16,20 @@ import copy
 import io
 import math
 import os
+import pickle
 import tempfile
 import threading
+import types
 
 import torch
 from torch import nn
 
 from grader import figures
-from grader.checks import MODE_HINTS, Holds, Match, Require, like
-from grader.probes import Numbers, Spy, StudentError, outputs_named
+from grader.checks import MODE_HINTS, Holds, Match, Require, at_least, like
+from grader.probes import Numbers, Spy, StudentError, describe_figure, outputs_named
 from grader.rubric import Check, Exercise, case, randn
 
-EXERCISE = Exercise("ex11_checkpoints", "Checkpoints and the modes of a model", time_limit=60,
-                    warm=("torch._dynamo",))
+EXERCISE = Exercise("ex11_checkpoints", "Checkpoints and the modes of a model", time_limit=60)
 TRAINING = dict(rtol=1e-4, atol=1e-6)  # another correct loop may round otherwise; bit-for-bit is resume.exact's job
 DISTURB = 1000  # the fresh objects of a resumed run are built from seed + DISTURB
 # the hints' models and the oracle of mode_effects draw from torch's global random state, which the grading process
@@ -165,6 +166,17 @@ def resume_by_hand(i, slip=None):
     return {**state_of(model, "resumed"), "start_epoch": start}
 
 
+def plot_inputs(g, epochs=6, stop=2, tensors=False, dtype=torch.float32):
+    """Losses of a made-up run of ``epochs`` epochs (falling, with noise) and of its resumption after ``stop``: the
+    same values from there on; Python floats, or 1-D tensors (attached to a graph) when ``tensors``."""
+    losses = torch.linspace(1.2, 0.3, epochs, dtype=torch.float64) + 0.05 * torch.rand(epochs, generator=g,
+                                                                                      dtype=torch.float64)
+    if tensors:
+        values = losses.to(dtype).requires_grad_(True)
+        return {"losses": values, "resumed": values[stop:] * 1.0, "stop": stop}
+    return {"losses": tuple(losses.tolist()), "resumed": tuple(losses[stop:].tolist()), "stop": stop}
+
+
 # --- probes ----------------------------------------------------------------------------------------
 
 def checkpoint_target(trial):
@@ -287,6 +299,24 @@ def probe_load(trial):
             "rng_restored": torch.equal(torch.get_rng_state(), rng), "epoch": epoch}
 
 
+def probe_weights_only(trial):
+    """A checkpoint in the docstring's format that also holds a pickled object (a ``types.SimpleNamespace``, which
+    only unpickling code can rebuild), handed to the student's ``load_checkpoint``: whether torch refused it."""
+    i = trial.inputs
+    model = build(i, i["model_seed"])
+    optimizer, scheduler = make(i, model)
+    target = io.BytesIO()
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "rng": torch.get_rng_state(), "cuda_rng": None, "epoch": 0,
+                "note": types.SimpleNamespace(text="a pickled object")}, target)
+    target.seek(0)
+    try:
+        trial.target("load_checkpoint")(target, model, optimizer, scheduler)
+    except pickle.UnpicklingError:
+        return {"refused": True}
+    return {"refused": False}
+
+
 def probe_resume(trial):
     """The run without interruption and the resumed one, both by the student's functions (the docstring's model,
     optimiser and schedule built by ``make_training``): their parameters and buffers, and the epoch resumed from."""
@@ -367,6 +397,19 @@ def probe_mode_effects(trial):
     unchanged = all(torch.equal(v, model.state_dict()[k]) for k, v in before.items()) \
         and was == [m.training for m in model.modules()]
     return {**found, "model_unchanged": unchanged}
+
+
+def probe_plot(trial):
+    """The figure, and what it was given (as float64 tensors on the CPU, for the judge)."""
+    i = trial.inputs
+    losses, resumed = i["losses"], i["resumed"]
+    fig = trial.target("plot_resume")(trial.place(losses) if isinstance(losses, torch.Tensor) else list(losses),
+                                      trial.place(resumed) if isinstance(resumed, torch.Tensor) else list(resumed),
+                                      i["stop"])
+    given = {name: torch.as_tensor(v).detach().cpu().double() for name, v in (("losses", losses),
+                                                                           ("resumed", resumed))}
+    return {**describe_figure(fig, "plot_resume"), **{f"given/{k}": v for k, v in given.items()},
+            "given/stop": Numbers(i["stop"])}
 
 
 KEYS = ("train/updates_buffers", "train/random", "eval/updates_buffers", "eval/random")
@@ -471,6 +514,26 @@ def bit_for_bit(values, inputs):
                 "state_dict (with BatchNorm's buffers), the optimiser's state_dict (SGD's momentum), the scheduler's, "
                 "the random state (torch.get_rng_state / set_rng_state), the epoch to resume from; and train_epoch "
                 "must draw no random numbers but torch.randperm's")
+    return None
+
+
+def draws_both_runs(values, inputs):
+    drawing = figures.Drawing.of(values)
+    losses, resumed, stop = values.get("given/losses"), values.get("given/resumed"), int(values["given/stop"])
+    E = len(losses)
+    epochs = torch.arange(1, E + 1, dtype=torch.float64)
+    if drawing.line_through(epochs, losses) is None:
+        return "no line draws the uninterrupted run's losses at epochs 1 to E (ax.plot(range(1, E + 1), losses))"
+    if drawing.line_through(epochs[stop:], resumed) is None:
+        return ("nothing draws the resumed run's losses at epochs stop + 1 to E (ax.plot(range(stop + 1, E + 1), "
+                "resumed, 'o'))")
+    if not any(len(line.x) == 2 and bool((line.x == stop).all()) for line in drawing.lines):
+        return "mark the checkpoint with a vertical line at x = stop (ax.axvline(stop))"
+    if not any(ax.xlabel.strip() and ax.ylabel.strip() for ax in drawing.axes.values()):
+        return "label the axes (ax.set_xlabel('epoch'), ax.set_ylabel('training loss'))"
+    if len(drawing.legend_entries()) < 3:
+        return ("name the three in a legend: label= the uninterrupted run, the resumed run and the checkpoint, then "
+                "ax.legend()")
     return None
 
 
@@ -596,6 +659,11 @@ EXERCISE.add(
               "scheduler_epoch": "the scheduler was not restored: scheduler.load_state_dict(checkpoint['scheduler'])",
               "epoch": "return the checkpoint's epoch, an int"}),
           run_inputs, (case(5, stop=1), case(6, stop=3))),
+    Check("load_checkpoint.weights_only", "load_checkpoint", 1, "a checkpoint that holds a pickled object is refused: "
+          "torch.load(..., weights_only=True) unpickles tensors and plain values, never code", probe_weights_only,
+          Match(explain={"refused": "load_checkpoint loaded a file holding a pickled object: torch.load(path, "
+                                    "map_location=device, weights_only=True) refuses what could run code"}),
+          run_inputs, (case(13),)),
     Check("resume", "load_checkpoint", 4, "train 2 epochs, save, build fresh objects (other weights, the random "
           "state disturbed), load, train the rest: the same parameters and buffers as the run's without the "
           "interruption", probe_resume,
@@ -627,12 +695,16 @@ EXERCISE.add(
                     "inputs_unchanged": "sgd_step changed the tensors it was given: compute new ones (p - lr * b, "
                                         "not p.sub_(...))"}),
           sgd_inputs, (case(12),)),
+    Check("plot_resume", "plot_resume", 1, "both runs' losses against the epoch, the checkpoint as a vertical line, "
+          "labelled axes and a legend (judged on the data drawn)", probe_plot,
+          Holds(at_least("figure/axes", 1, "axes"), Require(draws_both_runs)), plot_inputs, (case(14),)),
 )
 
 ### BEGIN HIDDEN TESTS
 # Other sizes, float64 networks, a checkpoint written to a file, other stops and hyperparameters (no momentum, no
 # weight decay), models where the answers of mode_effects differ (no BatchNorm, BatchNorm without statistics or of
-# momentum 0, dropout p = 0), the model handed to evaluate in evaluation mode, and SGD on the meta device.
+# momentum 0, dropout p = 0), the model handed to evaluate in evaluation mode, SGD on the meta device, and a figure
+# of other runs drawn from tensors (attached to a graph, on a stand-in for a GPU).
 EXERCISE.add(
     EXERCISE.check("make_training").hidden_variant(1, case(901, lr=0.05, momentum=0.5, weight_decay=0.1, epochs=6),
                                                    case(902, momentum=0.0, weight_decay=0.0, epochs=1)),
@@ -657,5 +729,7 @@ EXERCISE.add(
     EXERCISE.check("sgd_step").hidden_variant(1, case(922, shapes=((2, 3, 2), (1,), (5,)), dtype=torch.float32),
                                               case(923, momentum=0.0, weight_decay=0.5, lr=0.3),
                                               case(924, weight_decay=0.0), case(925, device="meta")),
+    EXERCISE.check("plot_resume").hidden_variant(1, case(926, epochs=9, stop=5, tensors=True),
+                                                 case(927, epochs=4, stop=1, tensors=True, device="offhost")),
 )
 ### END HIDDEN TESTS
