@@ -64,6 +64,11 @@ def run_inputs(g, n=48, d_in=5, d_hidden=12, d_out=3, p=0.3, lr=0.1, momentum=0.
             "stop": stop, "model_seed": model_seed, "to_file": to_file}
 
 
+def evaluate_inputs(g, handed="train", **settings):
+    """A run's inputs, and the mode (``"train"`` or ``"eval"``) the model is in when ``evaluate`` gets it."""
+    return {**run_inputs(g, **settings), "handed": handed}
+
+
 def sgd_inputs(g, shapes=((3, 4), (4,)), lr=0.1, momentum=0.9, weight_decay=0.01, dtype=torch.float64):
     """Parameters of the given shapes and the gradients of two steps."""
     inputs = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay, "n": len(shapes)}
@@ -350,7 +355,7 @@ def prepared(i):
     model = build(i, i["model_seed"])
     optimizer, _ = make(i, model)
     epoch_by_hand(model, optimizer, i["X"], i["y"], i["batch_size"])
-    model.train(i["stop"] > 0)  # the mode the model is in when evaluate gets it: stop=0 hands it over in eval mode
+    model.train(i["handed"] == "train")  # the mode the model is in when evaluate gets it
     return model
 
 
@@ -681,7 +686,7 @@ EXERCISE.add(
                                    "forward pass updates them; call model.eval() first",
               "mode_kept": "put the model back in the mode it was in: was_training = model.training first, "
                            "model.train(was_training) after"}),
-          run_inputs, (case(9),)),
+          evaluate_inputs, (case(9),)),
     Check("mode_effects", "mode_effects", 3, "measured, for train() and eval(): whether a forward pass changes a "
           "buffer, and whether two passes differ; the model handed over left as it was", probe_mode_effects,
           Match(oracle=expected_effects, mistakes=MODE_MISTAKES, explain={
@@ -721,7 +726,7 @@ EXERCISE.add(
     EXERCISE.check("resume.exact").hidden_variant(1, case(912, to_file=True, stop=1, epochs=3, p=0.0),
                                                   case(913, dtype=torch.float64, stop=2, epochs=3, n=40,
                                                        batch_size=12)),
-    EXERCISE.check("evaluate").hidden_variant(1, case(914, stop=0), case(915, dtype=torch.float64, p=0.6)),
+    EXERCISE.check("evaluate").hidden_variant(1, case(914, handed="eval"), case(915, dtype=torch.float64, p=0.6)),
     EXERCISE.check("mode_effects").hidden_variant(2, case(916, kind="no_bn"), case(917, kind="bn_only"),
                                                   case(918, kind="untracked", mode="eval"),
                                                   case(919, kind="frozen_bn"), case(920, kind="net", p=0.0),
