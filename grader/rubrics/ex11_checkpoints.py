@@ -441,16 +441,16 @@ def probe_sgd(trial):
 
 # --- expected values from torch itself ---------------------------------------------------------------
 
-def torch_sgd(i, decoupled=False, after_momentum=False, dampened=False, flipped=False):
+def torch_sgd(i, decoupled=False, dampened=False, flipped=False):
     """``torch.optim.SGD``'s two steps on the case's parameters, or one of the mistakes by hand: the decay
-    ``decoupled`` (p shrunk by lr * wd * p, not through the momentum), added ``after_momentum``, the momentum
-    ``dampened`` (b = momentum b + (1 - momentum) d) or its sign ``flipped``."""
+    ``decoupled`` (p shrunk by lr * wd * p beside the momentum step, not through it: the same as adding wd * p after
+    the momentum), the momentum ``dampened`` (b = momentum b + (1 - momentum) d) or the decay's sign ``flipped``."""
     n = i["n"]
     params = [i[f"p{k}"] for k in range(n)]
     if params[0].is_meta:
         return {f"step{s}/p{k}": torch.empty_like(params[k]) for s in (1, 2) for k in range(n)}
     lr, m, wd = i["lr"], i["momentum"], i["weight_decay"]
-    if not (decoupled or after_momentum or dampened or flipped):
+    if not (decoupled or dampened or flipped):
         leaves = [p.detach().clone().requires_grad_(True) for p in params]
         optimizer = torch.optim.SGD(leaves, lr=lr, momentum=m, weight_decay=wd)
         found = {}
@@ -465,15 +465,10 @@ def torch_sgd(i, decoupled=False, after_momentum=False, dampened=False, flipped=
         for k in range(n):
             p, g = params[k], i[f"g{k}/{s}"]
             sign = -1.0 if flipped else 1.0
-            d = g if (decoupled or after_momentum) else g + sign * wd * p
+            d = g if decoupled else g + sign * wd * p
             b = d if buffers[k] is None else m * buffers[k] + ((1 - m) * d if dampened else d)
             buffers[k] = b
-            if decoupled:
-                params[k] = p * (1 - lr * wd) - lr * b
-            elif after_momentum:
-                params[k] = p - lr * (b + wd * p)
-            else:
-                params[k] = p - lr * b
+            params[k] = p * (1 - lr * wd) - lr * b if decoupled else p - lr * b
             found[f"step{s}/p{k}"] = params[k]
     return found
 
@@ -596,10 +591,9 @@ EVALUATE_MISTAKES = [
 ]
 
 SGD_MISTAKES = [
-    like("the weight decay was decoupled (p shrunk by lr * weight_decay * p, as AdamW does): torch.optim.SGD adds "
-         "weight_decay * p to the gradient, before the momentum", lambda i: torch_sgd(i, decoupled=True)),
-    like("the weight decay was added after the momentum: add weight_decay * p to the gradient first, d = g + "
-         "weight_decay * p, then b = momentum * b + d", lambda i: torch_sgd(i, after_momentum=True)),
+    like("the weight decay was decoupled from the momentum (p shrunk by lr * weight_decay * p beside the momentum "
+         "step, as AdamW does): torch.optim.SGD adds weight_decay * p to the gradient, d = g + weight_decay * p, "
+         "before the momentum, b = momentum * b + d", lambda i: torch_sgd(i, decoupled=True)),
     like("the momentum was dampened (b = momentum * b + (1 - momentum) * d): torch.optim.SGD's default dampening is "
          "0, b = momentum * b + d", lambda i: torch_sgd(i, dampened=True)),
     like("the weight decay has the wrong sign: the penalty weight_decay / 2 * |p|^2 adds + weight_decay * p to the "
