@@ -6,7 +6,8 @@ running statistics), the optimiser's state (SGD's momentum buffers), the learnin
 random number generator (dropout masks, the shuffling of the batches) and the epoch reached. Forget one and the run
 still goes on, silently different. Here you write the pieces of such a run and a checkpoint that makes the resumed
 run give *bit for bit* the parameters of the run that never stopped; then you measure what ``train()`` and
-``eval()`` change in BatchNorm and Dropout, and write SGD's step with momentum and weight decay by hand.
+``eval()`` change in BatchNorm and Dropout, write SGD's step with momentum and weight decay by hand, and draw a
+resumed run over the one that never stopped.
 
 ``Net`` is given: ``Linear -> BatchNorm1d -> ReLU -> Dropout -> Linear``, a classifier whose training depends on
 the global random state (dropout) and whose evaluation depends on its mode (BatchNorm's statistics, dropout).
