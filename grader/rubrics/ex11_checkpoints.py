@@ -138,10 +138,11 @@ def state_of(model, prefix):
 
 
 def isolated(fn):
-    """``fn(i)`` run in the grading process with the global random state to itself (``RANDOM_STATE``), forked, and
-    autograd on."""
+    """``fn(i)`` run in the grading process with the global random state to itself (``RANDOM_STATE``), forked (the
+    CPU's and those of the GPUs the inputs are on), and autograd on."""
     def run(i):
-        with RANDOM_STATE, torch.random.fork_rng(devices=[]), torch.enable_grad():
+        gpus = sorted({t.device.index or 0 for t in i.values() if isinstance(t, torch.Tensor) and t.is_cuda})
+        with RANDOM_STATE, torch.random.fork_rng(devices=gpus), torch.enable_grad():
             return fn(i)
     return run
 
@@ -153,7 +154,8 @@ def resume_by_hand(i, slip=None):
     optimizer, scheduler = make(i, model)
     fit_by_hand(i, model, optimizer, scheduler, 0, i["stop"])
     saved = {"model": copy.deepcopy(model.state_dict()), "optimizer": copy.deepcopy(optimizer.state_dict()),
-             "scheduler": copy.deepcopy(scheduler.state_dict()), "rng": torch.get_rng_state()}
+             "scheduler": copy.deepcopy(scheduler.state_dict()), "rng": torch.get_rng_state(),
+             "cuda_rng": torch.cuda.get_rng_state_all() if i["X"].is_cuda else None}
     model, optimizer, scheduler = disturbed(i)
     if slip == "buffers":
         model.load_state_dict({name: t for name, t in saved["model"].items() if "running" not in name
@@ -166,6 +168,8 @@ def resume_by_hand(i, slip=None):
         scheduler.load_state_dict(saved["scheduler"])
     if slip != "rng":
         torch.set_rng_state(saved["rng"])
+        if saved["cuda_rng"] is not None:
+            torch.cuda.set_rng_state_all(saved["cuda_rng"])
     start = 0 if slip == "epoch" else i["stop"]
     fit_by_hand(i, model, optimizer, scheduler, start, i["epochs"])
     return {**state_of(model, "resumed"), "start_epoch": start}
