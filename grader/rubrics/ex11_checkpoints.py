@@ -87,14 +87,25 @@ def mode_inputs(g, kind="net", p=0.5, n=8, d=4, mode="train", dtype=torch.float3
     return {"x": randn(g, n, d, dtype=dtype), "kind": kind, "p": p, "mode": mode, "model_seed": model_seed}
 
 
+def plot_inputs(g, epochs=6, stop=2, tensors=False, dtype=torch.float32):
+    """Losses of a made-up run of ``epochs`` epochs (falling, with noise) and of its resumption after ``stop``: the
+    same values from there on; Python floats, or 1-D tensors (attached to a graph) when ``tensors``."""
+    losses = torch.linspace(1.2, 0.3, epochs, dtype=torch.float64) + 0.05 * torch.rand(epochs, generator=g,
+                                                                                      dtype=torch.float64)
+    if tensors:
+        values = losses.to(dtype).requires_grad_(True)
+        return {"losses": values, "resumed": values[stop:] * 1.0, "stop": stop}
+    return {"losses": tuple(losses.tolist()), "resumed": tuple(losses[stop:].tolist()), "stop": stop}
+
+
 # --- the run, done right or with one slip (the probes' helpers and the hints' models) -----------------------
 
-def build(i, seed, device=None):
+def build(i, seed):
     """``Net`` from the case's sizes with the weights of ``seed`` (the global random state reseeded), on X's device
     and dtype."""
     X = i["X"]
     torch.manual_seed(seed)
-    return Net(i["d_in"], i["d_hidden"], i["d_out"], i["p"]).to(device=device or X.device, dtype=X.dtype)
+    return Net(i["d_in"], i["d_hidden"], i["d_out"], i["p"]).to(device=X.device, dtype=X.dtype)
 
 
 def make(i, model):
@@ -119,11 +130,11 @@ def epoch_by_hand(model, optimizer, X, y, batch_size, shuffle=True, zero_grad=Tr
     return sum(losses) / len(losses)
 
 
-def fit_by_hand(i, model, optimizer, scheduler, start, end, step_scheduler=True):
+def fit_by_hand(i, model, optimizer, scheduler, start, end):
+    """The docstring's ``fit`` from epoch ``start`` to ``end``."""
     for _ in range(start, end):
         epoch_by_hand(model, optimizer, i["X"], i["y"], i["batch_size"])
-        if step_scheduler:
-            scheduler.step()
+        scheduler.step()
 
 
 def disturbed(i):
@@ -173,17 +184,6 @@ def resume_by_hand(i, slip=None):
     start = 0 if slip == "epoch" else i["stop"]
     fit_by_hand(i, model, optimizer, scheduler, start, i["epochs"])
     return {**state_of(model, "resumed"), "start_epoch": start}
-
-
-def plot_inputs(g, epochs=6, stop=2, tensors=False, dtype=torch.float32):
-    """Losses of a made-up run of ``epochs`` epochs (falling, with noise) and of its resumption after ``stop``: the
-    same values from there on; Python floats, or 1-D tensors (attached to a graph) when ``tensors``."""
-    losses = torch.linspace(1.2, 0.3, epochs, dtype=torch.float64) + 0.05 * torch.rand(epochs, generator=g,
-                                                                                      dtype=torch.float64)
-    if tensors:
-        values = losses.to(dtype).requires_grad_(True)
-        return {"losses": values, "resumed": values[stop:] * 1.0, "stop": stop}
-    return {"losses": tuple(losses.tolist()), "resumed": tuple(losses[stop:].tolist()), "stop": stop}
 
 
 # --- probes ----------------------------------------------------------------------------------------
