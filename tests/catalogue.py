@@ -424,8 +424,4 @@ CATALOGUE += [
             "        new_params.append(p - lr * b)\n",
             "        b = g if buffers is None else momentum * buffers[k] + g\n"
             "        new_params.append(p * (1 - lr * weight_decay) - lr * b)\n", ("sgd_step",), "decoupled"),
-    Mistake("ex11_sgd_buffers_started_on_the_cpu", EX11,
-            "        b = d if buffers is None else momentum * buffers[k] + d\n",
-            "        b = momentum * (torch.zeros(p.shape, dtype=p.dtype) if buffers is None else buffers[k]) + d\n",
-            ("sgd_step.hidden",), visible=False),
 ]
