@@ -10,6 +10,7 @@ verdict: what cannot be checked fails the check and says why, it never raises.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
@@ -316,9 +317,25 @@ def _first_failure(failures: list[_Failure]) -> str:
     return f"{first.called}\n{text}"
 
 
+# A judge may run torch here (a hint's model of a mistake, a baseline, an oracle), and what it runs may seed or draw
+# from torch's global random generators or change a global default; the class grader judges students in threads side
+# by side, so one judge at a time, its random state forked (put back afterwards).
+JUDGING = threading.RLock()
+
+
 def judge_check(exercise: str, check: Check, outcomes: Sequence[Outcome],
                 expected: Sequence[dict | None], device: str | torch.device,
                 anchors: Sequence[dict] | None = None) -> CheckResult:
+    """Score one check from the outcomes of its cases (``_judge_check``), one judge at a time (``JUDGING``), with the
+    random state of the CPU and of the grading device forked."""
+    device = torch.device(device)
+    gpus = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
+    with JUDGING, torch.random.fork_rng(devices=gpus):
+        return _judge_check(exercise, check, outcomes, expected, device, anchors)
+
+
+def _judge_check(exercise: str, check: Check, outcomes: Sequence[Outcome], expected: Sequence[dict | None],
+                 device: torch.device, anchors: Sequence[dict] | None) -> CheckResult:
     """Score one check from the outcomes of its cases: full points when every case passes.
 
     A failure shows the inputs its first failing case was called with, and a hint only when the hint's
@@ -327,7 +344,6 @@ def judge_check(exercise: str, check: Check, outcomes: Sequence[Outcome],
     (``GradcheckConsistent.anchored``). What a run noted beside a result that ran (``Outcome.message``
     of an ``ok`` case: a global setting it put back) ends the message.
     """
-    device = torch.device(device)
     if len(outcomes) != len(check.cases) or len(expected) != len(check.cases):
         return CheckResult(exercise, check.id, check.target, check.description, check.points, check.hidden, "error",
                            f"the results cover {len(outcomes)} case(s), not the {len(check.cases)} this check runs")

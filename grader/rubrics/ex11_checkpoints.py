@@ -18,7 +18,6 @@ import math
 import os
 import pickle
 import tempfile
-import threading
 import types
 
 import torch
@@ -32,9 +31,6 @@ from grader.rubric import Check, Exercise, case, randn
 EXERCISE = Exercise("ex11_checkpoints", "Checkpoints and the modes of a model", time_limit=60)
 TRAINING = dict(rtol=1e-4, atol=1e-6)  # another correct loop may round otherwise; bit-for-bit is resume.exact's job
 DISTURB = 1000  # the fresh objects of a resumed run are built from seed + DISTURB
-# the hints' models and the oracle of mode_effects draw from torch's global random state, which the grading process
-# shares between the threads that judge students side by side: one at a time
-RANDOM_STATE = threading.RLock()
 
 
 class Net(nn.Module):
@@ -149,11 +145,11 @@ def state_of(model, prefix):
 
 
 def isolated(fn):
-    """``fn(i)`` run in the grading process with the global random state to itself (``RANDOM_STATE``), forked (the
-    CPU's and those of the GPUs the inputs are on), and autograd on."""
+    """``fn(i)`` run with the global random state forked (the CPU's and those of the GPUs the inputs are on; the
+    grader judges one check at a time, ``checks.JUDGING``), and autograd on."""
     def run(i):
         gpus = sorted({t.device.index or 0 for t in i.values() if isinstance(t, torch.Tensor) and t.is_cuda})
-        with RANDOM_STATE, torch.random.fork_rng(devices=gpus), torch.enable_grad():
+        with torch.random.fork_rng(devices=gpus), torch.enable_grad():
             return fn(i)
     return run
 
@@ -479,7 +475,7 @@ def torch_sgd(i, decoupled=False, dampened=False, flipped=False):
 
 def expected_effects(i):
     """The truth about a ``mode_effects`` case, measured here on the rubric's copy of its model."""
-    with RANDOM_STATE, torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]):
         model = measured_model(i)
         found = {}
         for mode in ("train", "eval"):
