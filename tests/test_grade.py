@@ -215,7 +215,7 @@ def test_exiting_at_import_is_an_import_failure_not_a_grader_failure(graded):
 
 @pytest.fixture(scope="module")
 def whole_course(tmp_path_factory):
-    """The reference and the stubs of all ten exercises, graded with the rubric's own time limits."""
+    """The reference and the stubs of every exercise, graded with the rubric's own time limits."""
     root = tmp_path_factory.mktemp("course")
     submissions = make_class(root / "submissions", {"ref": reference_files(), "stub": stub_files()})
     run = run_grader("grade", str(submissions), "--out", str(root / "out"))
