@@ -203,12 +203,12 @@ def latent(model: IrisNet, X: torch.Tensor) -> torch.Tensor:
     ### END SOLUTION
 
 
-def train_iris(X_train: torch.Tensor, y_train: torch.Tensor, epochs: int = 300, seed: int = 0) -> tuple:
+def train_iris(X_train: torch.Tensor, y_train: torch.Tensor, epochs: int = 200, seed: int = 0) -> tuple:
     """Train ``IrisNet`` on the training flowers, full batch, and return it with its losses.
 
     The mean and the standard deviation come from the training features alone (``X_train.mean(dim=0)``,
     ``X_train.std(dim=0)``). ``torch.manual_seed(seed)``, then ``IrisNet(mean, std)`` on X_train's device and
-    ``torch.optim.Adam(model.parameters(), lr=0.05)``; ``model.train()``, then ``epochs`` steps, each on all the
+    ``torch.optim.Adam(model.parameters(), lr=0.02)``; ``model.train()``, then ``epochs`` steps, each on all the
     training flowers at once: zero the gradients, ``loss = nn.functional.cross_entropy(model(X_train),
     y_train)``, backward, step.
 
@@ -218,7 +218,8 @@ def train_iris(X_train: torch.Tensor, y_train: torch.Tensor, epochs: int = 300, 
     ### BEGIN SOLUTION
     torch.manual_seed(seed)
     model = IrisNet(X_train.mean(dim=0), X_train.std(dim=0)).to(X_train.device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
+    lr = 0.02  # pragma: no mutate (other rates train as well; the losses are checked at this one)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     model.train()
     losses = []
     for _ in range(epochs):
@@ -238,6 +239,9 @@ def plot_latent(model: IrisNet, X: torch.Tensor, y: torch.Tensor, names: tuple[s
     ``Z = latent(model, X)`` on the CPU; for each class c (0, 1, 2...) in order, ``ax.scatter(Z[y == c, 0],
     Z[y == c, 1], label=names[c])`` (one colour per class); x axis "latent 1", y axis "latent 2", a legend.
     X and y may live on any device. Return the figure.
+
+    What you should see: two latent units are enough to pull the three species apart, setosa far from the
+    other two; many points sit near +-1, where the tanh saturates (and its gradient vanishes too).
     """
     import matplotlib.pyplot as plt
 

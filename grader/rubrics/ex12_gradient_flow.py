@@ -60,14 +60,21 @@ def batch_inputs(g, n=16, d_in=8, n_classes=4, depth=12, width=16, init_seed=0, 
             "names": tuple(names)}
 
 
-def profile_inputs(g, names=("sigmoid", "tanh", "relu", "gelu"), n_layers=6):
-    """Made-up profiles: positive norms spread over orders of magnitude, one per name."""
+def profile_inputs(g, names=("sigmoid", "tanh", "relu", "gelu"), n_layers=6, real=False):
+    """Made-up profiles: positive norms spread over orders of magnitude, one per name; or (``real``) a batch whose
+    profiles the probe computes with torch alone (12 hidden layers of 32), for a figure worth seeing."""
+    if real:
+        return {"names": tuple(names), "x": randn(g, 64, 8, dtype=torch.float32),
+                "y": torch.randint(0, 4, (64,), generator=g)}
     return {"names": tuple(names),
             "profiles": 10.0 ** (randn(g, len(names), n_layers, dtype=torch.float32, scale=2.0) - 1.0)}
 
 
-def iris_net_inputs(g, n=9, dtype=torch.float32):
-    """Flowers (in cm), labels covering the three classes, the standardisation and values for IrisNet's layers."""
+def iris_net_inputs(g, n=9, dtype=torch.float32, trained=False):
+    """Flowers (in cm), labels covering the three classes, the standardisation and values for IrisNet's layers; or
+    (``trained``) none: the plot then shows the training flowers through the student's trained network."""
+    if trained:
+        return {"trained": True, "epochs": 200, "seed": 0}
     X = randn(g, n, 4, dtype=dtype, scale=1.5, shift=4.0)
     return {"X": X, "y": torch.arange(n) % 3, "mean": randn(g, 4, dtype=dtype, scale=0.5, shift=4.0),
             "std": torch.rand(4, generator=g, dtype=dtype) + 0.5,
@@ -243,12 +250,30 @@ def probe_compare(trial):
     return {f"profile/{name}": profiles[name] for name in i["names"]}
 
 
+def torch_profile(activation, x, y, depth=12, width=32, seed=0):
+    """A deep MLP's weight-gradient norms at He initialisation, computed here with torch alone (no student code)."""
+    generator, sizes = torch.Generator().manual_seed(seed), [x.shape[1]] + [width] * depth + [int(y.max()) + 1]
+    layers = []
+    for k, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        linear = nn.Linear(n_in, n_out)
+        nn.init.kaiming_normal_(linear.weight, nonlinearity="relu", generator=generator)
+        nn.init.zeros_(linear.bias)
+        layers += [linear, ACTIVATIONS[activation]()] if k < depth else [linear]
+    model = nn.Sequential(*layers).to(x.device)
+    with torch.enable_grad():
+        nn.functional.cross_entropy(model(x), y).backward()
+    return torch.stack([m.weight.grad.norm() for m in model if isinstance(m, nn.Linear)])
+
+
 def probe_plot_profiles(trial):
+    """The figure, and the profiles it was given: made-up ones, or those of real deep MLPs on the case's batch."""
     i = trial.inputs
-    profiles = {name: trial.place(i["profiles"][k]) for k, name in enumerate(i["names"])}
+    given = i["profiles"] if "profiles" in i else torch.stack([torch_profile(n, i["x"], i["y"]) for n in i["names"]])
+    profiles = {name: trial.place(given[k]) for k, name in enumerate(i["names"])}
     fig = trial.target("plot_gradient_flow")(profiles)
     scales = "\n".join(ax.get_yscale() for ax in getattr(fig, "axes", []) if ax.get_lines())
-    return {**describe_figure(fig, "plot_gradient_flow"), "yscales": figures.text_tensor(scales)}
+    return {**describe_figure(fig, "plot_gradient_flow"), "yscales": figures.text_tensor(scales),
+            "given/profiles": given.detach()}
 
 
 def student_iris_net(trial, weights=True):
@@ -322,16 +347,32 @@ def probe_train(trial):
 
 
 def probe_train_arguments(trial):
-    """``train_iris`` for ``epochs`` epochs on the inputs' device: how many losses, and where the model lives."""
+    """``train_iris`` for ``epochs`` epochs on the inputs' device: its losses (the reference's, step for step, from the
+    same seed), how many, and where the model lives."""
     model, losses = fit(trial)
     where = [t.detach().reshape(-1)[:0] for t in (*model.parameters(), *model.buffers())]
-    return {"n_losses": Numbers(len(losses)), "parameters": torch.cat(where) if where else None}
+    return {"n_losses": Numbers(len(losses)), "losses": Numbers(losses, dtype=torch.float64),
+            "parameters": torch.cat(where) if where else None}
+
+
+LATENT_KEYS = ("X", "y", "mean", "std", "layers/0/weight", "layers/0/bias", "layers/2/weight", "layers/2/bias")
 
 
 def probe_plot_latent(trial):
+    """The figure of the case's flowers through a stand-in with the case's weights; or, for a ``trained`` case, of the
+    training flowers through a stand-in with the weights of the student's trained network (reported beside it)."""
     i = trial.inputs
-    fig = trial.target("plot_latent")(stand_in(trial), trial.place(i["X"]), trial.place(i["y"]))
-    return describe_figure(fig, "plot_latent")
+    if i.get("trained"):
+        model = memo(trial, "train_iris", lambda: fit(trial))[0]
+        split = data.iris_split()
+        i = {"X": split.X_train.to(trial.device), "y": split.y_train.to(trial.device),
+             "mean": model.mean.detach(), "std": model.std.detach(),
+             **{f"layers/{k}/{name}": getattr(model.layers[k], name).detach() for k in (0, 2)
+                for name in ("weight", "bias")}}
+    model = IrisStandIn(i).to(trial.device)
+    fig = trial.target("plot_latent")(model, trial.place(i["X"]), trial.place(i["y"]))
+    return {**describe_figure(fig, "plot_latent"), **({f"given/{k}": i[k] for k in LATENT_KEYS}
+                                                      if trial.inputs.get("trained") else {})}
 
 
 # --- judged here ------------------------------------------------------------------------------------
@@ -354,8 +395,10 @@ def vanishing(values, inputs):
 
 
 def draws_each_profile(values, inputs):
-    drawing = figures.Drawing.of(values)
-    for name, norms in zip(inputs["names"], inputs["profiles"]):
+    drawing, given = figures.Drawing.of(values), values.get("given/profiles")
+    if given is None or given.dim() != 2 or len(given) != len(inputs["names"]):
+        return "the profiles the figure was given were not reported"
+    for name, norms in zip(inputs["names"], given):
         line = drawing.line_through(None, norms.double().cpu(), rtol=1e-5, atol=0.0)
         if line is None:
             return f"no line draws the {name!r} norms: ax.plot(layers, norms, label=name) for each profile"
@@ -379,6 +422,10 @@ def draws_each_class(values, inputs):
     """One scatter per class, drawing that class's latent points (the grader's own computation), named in the
     legend."""
     drawing = figures.Drawing.of(values)
+    if inputs.get("trained"):
+        inputs = {k: values.get(f"given/{k}") for k in LATENT_KEYS}
+        if any(v is None for v in inputs.values()):
+            return "the trained network the figure was drawn from was not reported"
     Z, y = latent_by_hand(inputs), inputs["y"].cpu()
     for c, name in enumerate(CLASS_NAMES):
         want = Z[y == c]
@@ -508,7 +555,7 @@ EXERCISE.add(
                 is_true("figure/labelled", "label both axes (ax.set_xlabel('layer'), ax.set_ylabel('gradient "
                                            "norm'))"),
                 Require(draws_each_profile), Require(log_scale)),
-          profile_inputs, (case(9),)),
+          profile_inputs, (case(9, real=True),)),
     Check("IrisNet", "IrisNet", 2, "self.layers = Linear(4, 2), Tanh, Linear(2, 3); mean and std kept as buffers",
           probe_iris_structure,
           Match(explain={"layers": "self.layers should be nn.Sequential(nn.Linear(4, 2), nn.Tanh(), nn.Linear(2, 3))",
@@ -526,7 +573,7 @@ EXERCISE.add(
     Check("train_iris", "train_iris", 3, "the 4 -> 2 -> 3 network, trained by your code, classifies the 50 held-out "
           "flowers and 150 fresh ones (labels kept by the grader)", probe_train,
           Threshold("held-out accuracy", held_out_accuracy, threshold=0.9, margin=0.04,
-                    hint="check IrisNet first; then the standardisation (training features only), Adam with lr=0.05 "
+                    hint="check IrisNet first; then the standardisation (training features only), Adam with lr=0.02 "
                          "and the number of epochs",
                     fresh=[Measure(f"accuracy on {fresh.N_FLOWERS} flowers drawn for this run", fresh_accuracy,
                                    threshold=0.88, margin=0.04)],
@@ -535,12 +582,12 @@ EXERCISE.add(
                                                         "exercise"),
                                  Require(the_network_of_the_notes),
                                  is_true("loss_fell", "the training losses train_iris returned did not fall")]),
-          lambda g, epochs=300, train_seed=0: {"epochs": epochs, "seed": train_seed}, (case(0),)),
+          lambda g, epochs=200, train_seed=0: {"epochs": epochs, "seed": train_seed}, (case(0),)),
     Check("plot_latent", "plot_latent", 1, "a scatter per class drawing its latent points (computed by the grader), "
           "labelled axes and a legend naming the classes", probe_plot_latent,
           Holds(is_true("figure/labelled", "label both axes (ax.set_xlabel('latent 1'), ax.set_ylabel('latent 2'))"),
                 Require(draws_each_class)),
-          iris_net_inputs, (case(13, n=12),)),
+          iris_net_inputs, (case(0, trained=True),)),
 )
 
 ### BEGIN HIDDEN TESTS
@@ -569,11 +616,12 @@ EXERCISE.add(
                                                         case(118, device="offhost")),
     EXERCISE.check("IrisNet.forward").hidden_variant(1, case(119, n=4, dtype=torch.float64), case(120, device="meta")),
     EXERCISE.check("latent").hidden_variant(1, case(121, n=5, dtype=torch.float64), case(122, device="meta")),
-    Check("train_iris.arguments", "train_iris", 1, "trains for `epochs` epochs (one loss each) a network on the device "
-          "of X_train", probe_train_arguments,
-          Match(names={"n_losses": "the number of losses train_iris returned",
-                       "parameters": "the network's parameters and buffers"}),
-          lambda g, epochs=300, train_seed=0: {"epochs": epochs, "seed": train_seed},
+    Check("train_iris.arguments", "train_iris", 1, "trains for `epochs` epochs (one loss each, the reference's from "
+          "the same seed) a network on the device of X_train", probe_train_arguments,
+          Match(rtol=1e-4, atol=1e-6, names={"n_losses": "the number of losses train_iris returned",
+                                             "losses": "the losses train_iris returned (from the same seed)",
+                                             "parameters": "the network's parameters and buffers"}),
+          lambda g, epochs=200, train_seed=0: {"epochs": epochs, "seed": train_seed},
           (case(123, epochs=3, train_seed=2), case(124, epochs=0, device="meta")), hidden=True),
     EXERCISE.check("plot_latent").hidden_variant(1, case(125, n=7), case(126, device="offhost")),
 )
