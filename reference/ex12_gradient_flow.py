@@ -145,7 +145,8 @@ def compare_activations(x: torch.Tensor, y: torch.Tensor, n_classes: int, depth:
 def plot_gradient_flow(profiles: dict):
     """Gradient magnitude by layer, one line per activation, on a logarithmic y axis.
 
-    ``profiles`` maps an activation's name to its profile, a tensor (n_layers,) on any device. For each,
+    ``profiles`` maps an activation's name to its profile, a tensor (n_layers,) on any device, maybe attached to a
+    graph: detach it and copy it to the CPU before drawing. For each,
     ``ax.plot(layers, norms, label=name)`` with layers 1, 2, ..., n_layers (x axis, "layer") and the norms on
     the CPU (y axis, "gradient norm"); ``ax.set_yscale("log")`` (the norms span many orders of magnitude) and a
     legend. Return the figure.

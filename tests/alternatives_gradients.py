@@ -66,7 +66,8 @@ SCATTER = code("""
 
 GRADIENT_ALTERNATIVES += [
     Alternative("ex12_append_normal_partial", EX12, (
-        ("import torch\nfrom torch import nn\n", "import functools\nimport math\n\nimport torch\nfrom torch import nn\n"),
+        ("import torch\nfrom torch import nn\n",
+         "import functools\nimport math\n\nimport torch\nfrom torch import nn\n"),
         (DEEP_MLP, code("""
             try:
                 make = ACTIVATIONS[activation]
@@ -122,7 +123,8 @@ GRADIENT_ALTERNATIVES += [
         ("model = IrisNet(X_train.mean(dim=0), X_train.std(dim=0)).to(X_train.device)",
          "model = IrisNet(X_train.mean(0), X_train.std(0, correction=1)).to(device=X_train.device)"),
         ("        optimizer.zero_grad()\n        loss = nn.functional.cross_entropy(model(X_train), y_train)\n",
-         "        optimizer.zero_grad(set_to_none=True)\n        loss = nn.CrossEntropyLoss()(model(X_train), y_train)\n"),
+         "        optimizer.zero_grad(set_to_none=True)\n"
+         "        loss = nn.CrossEntropyLoss()(model(X_train), y_train)\n"),
         (PLOT_PROFILES, code("""
             fig = plt.figure(figsize=(6, 4))
             ax = fig.add_subplot()
