@@ -75,12 +75,18 @@ def iris_net_inputs(g, n=9, dtype=torch.float32, trained=False):
     """Flowers (in cm), labels covering the three classes, the standardisation and values for IrisNet's layers; or
     (``trained``) none: the plot then shows the training flowers through the student's trained network."""
     if trained:
-        return {"trained": True, "epochs": 200, "seed": 0}
+        return {"trained": True, **train_inputs(g)}
     X = randn(g, n, 4, dtype=dtype, scale=1.5, shift=4.0)
     return {"X": X, "y": torch.arange(n) % 3, "mean": randn(g, 4, dtype=dtype, scale=0.5, shift=4.0),
             "std": torch.rand(4, generator=g, dtype=dtype) + 0.5,
             "layers/0/weight": randn(g, 2, 4, dtype=dtype), "layers/0/bias": randn(g, 2, dtype=dtype, scale=0.3),
             "layers/2/weight": randn(g, 3, 2, dtype=dtype), "layers/2/bias": randn(g, 3, dtype=dtype, scale=0.3)}
+
+
+def train_inputs(g, epochs=200):
+    """train_iris's epochs, and its seed drawn from the case's (so that each calibration seed trains another
+    network)."""
+    return {"epochs": epochs, "seed": int(torch.randint(0, 10_000, (), generator=g))}
 
 
 # --- what torch computes (expected values) --------------------------------------------------------
@@ -585,7 +591,7 @@ EXERCISE.add(
                                                         "exercise"),
                                  Require(the_network_of_the_notes),
                                  is_true("loss_fell", "the training losses train_iris returned did not fall")]),
-          lambda g, epochs=200, train_seed=0: {"epochs": epochs, "seed": train_seed}, (case(0),)),
+          train_inputs, (case(0),)),
     Check("plot_latent", "plot_latent", 1, "a scatter per class drawing its latent points (computed by the grader), "
           "labelled axes and a legend naming the classes", probe_plot_latent,
           Holds(is_true("figure/labelled", "label both axes (ax.set_xlabel('latent 1'), ax.set_ylabel('latent 2'))"),
@@ -628,8 +634,8 @@ EXERCISE.add(
                                              "parameters": "the network's parameters and buffers"},
                 explain={"losses_are_floats": "return the losses as Python floats (loss.item()): a tensor keeps "
                                               "the autograd graph of its step alive"}),
-          lambda g, epochs=200, train_seed=0: {"epochs": epochs, "seed": train_seed},
-          (case(123, epochs=3, train_seed=2), case(124, epochs=0, device="meta")), hidden=True),
+          train_inputs,
+          (case(123, epochs=3), case(124, epochs=0, device="meta")), hidden=True),
     EXERCISE.check("plot_latent").hidden_variant(1, case(125, n=7), case(126, device="offhost")),
 )
 ### END HIDDEN TESTS
