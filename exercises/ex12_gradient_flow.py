@@ -97,6 +97,11 @@ def compare_activations(x: torch.Tensor, y: torch.Tensor, n_classes: int, depth:
     """``gradient_profile`` of each activation in ``names``, on the same batch and with the same seed (so the same
     initial weights): ``{name: profile}``, in the order of ``names``.
 
+    Why: block l computes ``h_l = act(z_l)`` with ``z_l = W_l h_(l-1) + b_l``, so backpropagation through it is
+    ``dL/dh_(l-1) = W_l^T (act'(z_l) * dL/dh_l)``, and ``dL/dW_l = (act'(z_l) * dL/dh_l) h_(l-1)^T``: the
+    gradient reaching the first layer is a product of one factor per block. He initialisation keeps ``W_l^T``
+    from shrinking it on average, so the activation's derivative decides.
+
     What you should see: the sigmoid's derivative is at most 1/4, so each sigmoid layer shrinks the gradient
     it passes back, and the first layer's weight gradient of a 12-layer sigmoid network is many orders of
     magnitude below the last layer's; ReLU (derivative 1 where active), GELU and Tanh (derivative 1 at 0) keep
