@@ -622,9 +622,9 @@ EXERCISE.add(
                                                       case(114, activation="tanh", n=5, d_in=3, n_classes=2),
                                                       case(115, activation="relu", depth=3, device="meta")),
     EXERCISE.check("compare_activations").hidden_variant(1, case(116, names=("relu", "sigmoid"), init_seed=4, depth=5)),
-    EXERCISE.check("plot_gradient_flow").hidden_variant(1, case(117, names=("gelu", "tanh", "relu"), n_layers=9),
-                                                        case(118, device="offhost"),
-                                                        case(127, grad=True)),
+    EXERCISE.check("plot_gradient_flow").hidden_variant(1, case(117, names=("gelu", "tanh", "relu"), n_layers=9,
+                                                             grad=True),
+                                                        case(118, device="offhost")),
     EXERCISE.check("IrisNet.forward").hidden_variant(1, case(119, n=4, dtype=torch.float64), case(120, device="meta")),
     EXERCISE.check("latent").hidden_variant(1, case(121, n=5, dtype=torch.float64), case(122, device="meta")),
     Check("train_iris.arguments", "train_iris", 1, "trains for `epochs` epochs (one loss each, the reference's from "
