@@ -401,6 +401,31 @@ CATALOGUE += [
             ("read_csv.hidden",), "newline=", visible=False),
 ]
 
+EX11 = "ex11_checkpoints"
+
+CATALOGUE += [
+    # --- ex11: checkpoints and the modes of a model
+    Mistake("ex11_optimizer_state_not_restored", EX11, '    optimizer.load_state_dict(checkpoint["optimizer"])\n', "",
+            ("load_checkpoint", "resume", "resume.exact"), "momentum buffers were not restored"),
+    Mistake("ex11_scheduler_not_restored", EX11, '    scheduler.load_state_dict(checkpoint["scheduler"])\n', "",
+            ("resume", "load_checkpoint", "resume.exact"), "the scheduler was not restored"),
+    Mistake("ex11_rng_not_restored", EX11, '    torch.set_rng_state(checkpoint["rng"].cpu())\n', "",
+            ("resume", "load_checkpoint", "resume.exact"), "the random state was not restored"),
+    Mistake("ex11_epoch_not_returned", EX11, '    return int(checkpoint["epoch"])\n', "    return 0\n",
+            ("resume", "load_checkpoint", "resume.exact"), "resumed from epoch 0"),
+    Mistake("ex11_fit_ignores_start_epoch", EX11, "for _ in range(start_epoch, epochs):", "for _ in range(epochs):",
+            ("fit", "resume", "resume.exact"), "fit should run the epochs start_epoch"),
+    Mistake("ex11_evaluate_without_eval", EX11, "    model.eval()\n    with torch.no_grad():\n        loss =",
+            "    with torch.no_grad():\n        loss =", ("evaluate",), "call model.eval() before evaluating"),
+    Mistake("ex11_buffers_compared_without_clone", EX11, "before = [b.clone() for b in clone.buffers()]",
+            "before = list(clone.buffers())", ("mode_effects",), "without .clone()"),
+    Mistake("ex11_sgd_decoupled_weight_decay", EX11,
+            "        d = g + weight_decay * p\n        b = d if buffers is None else momentum * buffers[k] + d\n"
+            "        new_params.append(p - lr * b)\n",
+            "        b = g if buffers is None else momentum * buffers[k] + g\n"
+            "        new_params.append(p * (1 - lr * weight_decay) - lr * b)\n", ("sgd_step",), "decoupled"),
+]
+
 EX12 = "ex12_gradient_flow"
 
 CATALOGUE += [
