@@ -273,7 +273,7 @@ visible part of the rubric; the course's grader also runs the same checks at inp
 see, so make your code right for every shape the docstring allows, not only for these inputs.
 Keep the dtype and the device of the inputs: the grader may run your code on a GPU.
 
-In exercises 4 to 9 the checks train your model with your code and a fixed seed, and measure it
+In exercises 4 to 9 and 12 the checks train your model with your code and a fixed seed, and measure it
 on held-out data whose labels only the checks hold; the figures you draw are saved in
 `exercises/figures/`.
 

@@ -8,7 +8,7 @@ loses the checks it names, for the reason ``why`` gives: a gap between docstring
 as a strict expected failure. ex01-ex03 are here, ex04-ex05 (training loops) in ``alternatives_training``,
 ex06-ex08 (trained models measured by thresholds) in ``alternatives_models``, ex09 (attention) in
 ``alternatives_attention``, ex10 (the data pipeline) in ``alternatives_pipeline``, ex11 (checkpoints) in
-``alternatives_checkpoints``; ``ALTERNATIVES`` holds them all.
+``alternatives_checkpoints``, ex12 (gradients) in ``alternatives_gradients``; ``ALTERNATIVES`` holds them all.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 from alternative import EX01, EX02, EX03, Alternative, code
 from alternatives_attention import ATTENTION_ALTERNATIVES
 from alternatives_checkpoints import CHECKPOINT_ALTERNATIVES
+from alternatives_gradients import GRADIENT_ALTERNATIVES
 from alternatives_models import MODEL_ALTERNATIVES
 from alternatives_pipeline import PIPELINE_ALTERNATIVES
 from alternatives_training import TRAINING_ALTERNATIVES
@@ -377,4 +378,4 @@ ALTERNATIVES += [
 ]
 
 ALTERNATIVES += (TRAINING_ALTERNATIVES + MODEL_ALTERNATIVES + ATTENTION_ALTERNATIVES + PIPELINE_ALTERNATIVES
-                 + CHECKPOINT_ALTERNATIVES)
+                 + CHECKPOINT_ALTERNATIVES + GRADIENT_ALTERNATIVES)

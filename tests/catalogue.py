@@ -425,3 +425,45 @@ CATALOGUE += [
             "        b = g if buffers is None else momentum * buffers[k] + g\n"
             "        new_params.append(p * (1 - lr * weight_decay) - lr * b)\n", ("sgd_step",), "decoupled"),
 ]
+
+EX12 = "ex12_gradient_flow"
+
+CATALOGUE += [
+    # --- ex12: watching gradients
+    Mistake("ex12_norms_include_biases", EX12,
+            "return torch.stack([m.weight.grad.norm() for m in model.modules() if isinstance(m, nn.Linear)])",
+            "return torch.stack([torch.cat([m.weight.grad.flatten(), m.bias.grad]).norm() for m in model.modules()\n"
+            "                        if isinstance(m, nn.Linear)])",
+            ("weight_grad_norms",), "the biases' gradients were counted too"),
+    Mistake("ex12_hook_norms_in_arrival_order", EX12,
+            "    norms = [None] * len(activations)\n\n    def forward_hook(index):\n"
+            "        def hook(module, inputs, output):\n            def store(grad):\n"
+            "                norms[index] = grad.norm()\n",
+            "    norms = []\n\n    def forward_hook(index):\n"
+            "        def hook(module, inputs, output):\n            def store(grad):\n"
+            "                norms.append(grad.norm())\n",
+            ("activation_grad_norms",), "from the last activation to the first"),
+    Mistake("ex12_hooks_left_on_the_model", EX12,
+            "    finally:\n        for handle in handles:\n            handle.remove()\n",
+            "    finally:\n        pass\n",
+            ("activation_grad_norms",), "handle.remove()"),
+    Mistake("ex12_hook_on_the_activation_input", EX12, "output.register_hook(store)",
+            "inputs[0].register_hook(store)", ("activation_grad_norms",), "with respect to each activation's input"),
+    Mistake("ex12_one_activation_module_shared", EX12,
+            "    layers, n_in = [], d_in\n    for _ in range(depth):\n"
+            "        layers += [nn.Linear(n_in, width), ACTIVATIONS[activation]()]\n",
+            "    layers, n_in, act = [], d_in, ACTIVATIONS[activation]()\n    for _ in range(depth):\n"
+            "        layers += [nn.Linear(n_in, width), act]\n",
+            ("deep_mlp",), "make a new one per block"),
+    Mistake("ex12_default_init", EX12,
+            '            nn.init.kaiming_normal_(layer.weight, nonlinearity="relu", generator=generator)\n'
+            "            nn.init.zeros_(layer.bias)\n",
+            "            pass\n",
+            ("deep_mlp.init", "gradient_profile", "compare_activations"), "kaiming_normal_"),
+    Mistake("ex12_latent_before_tanh", EX12, "return model.layers[:2]((X - model.mean) / model.std)",
+            "return model.layers[0]((X - model.mean) / model.std)", ("latent", "plot_latent"), "before the"),
+    Mistake("ex12_profile_model_left_on_the_cpu", EX12,
+            "model = deep_mlp(x.shape[1], width, depth, n_classes, activation, seed).to(x.device)",
+            "model = deep_mlp(x.shape[1], width, depth, n_classes, activation, seed)",
+            ("gradient_profile.hidden",), "expected device meta", visible=False),
+]
