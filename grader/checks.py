@@ -10,7 +10,6 @@ verdict: what cannot be checked fails the check and says why, it never raises.
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
@@ -23,6 +22,7 @@ from .compare import (TOLERANCES, _dtype, _scalar, compare, count_of, shape_of, 
 from .figures import text_of
 from .payload import FIGURE_PNG, Outcome, Value, plain
 from .rubric import Case, Check
+from .torchstate import exclusive
 
 
 @dataclass
@@ -317,20 +317,14 @@ def _first_failure(failures: list[_Failure]) -> str:
     return f"{first.called}\n{text}"
 
 
-# A judge may run torch here (a hint's model of a mistake, a baseline, an oracle), and what it runs may seed or draw
-# from torch's global random generators or change a global default; the class grader judges students in threads side
-# by side, so one judge at a time, its random state forked (put back afterwards).
-JUDGING = threading.RLock()
-
-
 def judge_check(exercise: str, check: Check, outcomes: Sequence[Outcome],
                 expected: Sequence[dict | None], device: str | torch.device,
                 anchors: Sequence[dict] | None = None) -> CheckResult:
-    """Score one check from the outcomes of its cases (``_judge_check``), one judge at a time (``JUDGING``), with the
-    random state of the CPU and of the grading device forked."""
+    """Score one check from the outcomes of its cases (``_judge_check``): a judge may run torch (a hint's model of a
+    mistake, a baseline, an oracle) in the class grader's process, beside other judges and the reference's checks,
+    so it has torch's global state to itself (``torchstate.exclusive``)."""
     device = torch.device(device)
-    gpus = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
-    with JUDGING, torch.random.fork_rng(devices=gpus):
+    with exclusive(device):
         return _judge_check(exercise, check, outcomes, expected, device, anchors)
 
 

@@ -33,6 +33,7 @@ from .expected import Expectations
 from .payload import Outcome, PayloadError, encode_outcomes, read_outcomes
 from .probes import run_check
 from .rubric import Exercise
+from .torchstate import exclusive
 
 FORMAT = "course-pack stored reference v1"
 STORE_ENV = "GRADER_STORE"  # where records are kept instead of <course>/.grader-store ("off": nowhere)
@@ -280,9 +281,10 @@ class Preflight:
         for check in exercise.selected(hidden=True):
             if calibration.proven(exercise, check, Path(reference.__file__), self.device):
                 continue
-            expected = expectations.for_check(check)
-            if not check.judge.needs_reference:
-                outcomes = run_check(check, reference, self.device)
+            with exclusive(self.device):  # the reference runs here, in a thread beside the students' judges
+                expected = expectations.for_check(check)
+                outcomes = None if check.judge.needs_reference else run_check(check, reference, self.device)
+            if outcomes is not None:
                 if isinstance(check.judge, GradcheckConsistent):  # the student's Jacobians meet the reference's here
                     expectations.anchors[check.id] = [o.values for o in outcomes]
                 result = judge_check(exercise.name, check, outcomes, expected, self.device,

@@ -5,16 +5,34 @@ that turns autograd off or changes the default dtype would change what every lat
 ``take`` reads the settings before a check; ``restore`` puts back those that changed and says
 how, so that the note lands on the check of the function that changed them. Torch's random
 state is not among them: every case seeds it itself.
+
+In the class grader's own process, threads run torch side by side: the reference's checks (the
+preflight) and the judges of every student (a hint's model of a mistake, a baseline, an oracle) may
+seed or draw from torch's global generators. ``exclusive`` gives one of them at a time the process,
+its random state forked (put back afterwards).
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import torch
 
 UNKNOWN = object()  # a setting that could not be read
+_SHARED = threading.RLock()  # torch's global state in the grading process: one user at a time (``exclusive``)
+
+
+@contextlib.contextmanager
+def exclusive(device: str | torch.device = "cpu") -> Iterator[None]:
+    """This thread alone runs torch in this process's global state until the block ends; the random state of the
+    CPU and of ``device`` (a GPU) is forked: what the block seeds or draws is undone afterwards."""
+    device = torch.device(device)
+    gpus = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
+    with _SHARED, torch.random.fork_rng(devices=gpus):
+        yield
 
 
 def _cudnn(name: str) -> Callable[[], Any]:

@@ -4,12 +4,14 @@ computed again whenever anything does, never used when damaged, and out of every
 import json
 import os
 import shutil
+import threading
 
 import pytest
+import torch
 from catalogue import CATALOGUE
 from conftest import EXERCISES, ROOT, make_class, reference_files, run_grader
 
-from grader import fresh, preflight, rubric
+from grader import fresh, preflight, rubric, torchstate
 from grader.course import Course
 
 EX01, EX02 = EXERCISES[:2]
@@ -143,3 +145,28 @@ def test_the_store_keeps_the_newest_records_of_each_kind_and_nothing_half_writte
     store._keep(tmp_path / f"{EX02}-{1:024d}", broken)
     kept = sorted(p.name for p in tmp_path.iterdir())
     assert kept == [f"{EX01}-{i:024d}" for i in range(2, preflight.KEEP + 2)] + [f"{EX02}-{0:024d}"]
+
+
+def test_the_reference_checked_beside_judges_that_reseed_torch_gets_its_own_random_state():
+    """The class grader checks the reference in a thread while other threads judge students, and a judge may seed
+    torch's global generator (a hint's model of a mistake does). ex11's checks compare two training runs of one
+    process bit for bit (dropout, shuffled batches): they pass only if nothing reseeds the generator in between."""
+    stop = threading.Event()
+    seeded = []
+
+    def judge_beside():  # as judge_check runs a judge: torch's global state its own, its random state forked
+        while not stop.is_set():
+            with torchstate.exclusive():
+                torch.manual_seed(0)
+                seeded.append(torch.rand(1))
+
+    before = torch.get_rng_state()
+    beside = threading.Thread(target=judge_beside)
+    beside.start()
+    try:
+        expectations = preflight.Preflight(Course(ROOT), "cpu")(rubric.load("ex11_checkpoints"))
+    finally:
+        stop.set()
+        beside.join()
+    assert seeded and expectations.exercise.name == "ex11_checkpoints"  # the judge ran while the reference did
+    assert torch.equal(torch.get_rng_state(), before)  # and neither left its seeds in this thread's generator
