@@ -236,7 +236,7 @@ def test_the_reference_earns_full_marks_on_every_exercise_and_the_stubs_zero(who
 def test_every_figure_is_saved_as_a_png_next_to_the_feedback(whole_course):
     _, out = whole_course
     plots = [(e.name, c) for e in rubric.load_all() for c in e.checks if c.id.startswith("plot")]
-    assert len({(name, c.target) for name, c in plots}) == 6  # six plotting functions, each with a hidden variant
+    assert len({(name, c.target) for name, c in plots}) == 9  # nine plotting functions, each with a hidden variant
     plotting = [f"{name}.{c.id}.png" for name, c in plots]
     figures = out / "ref" / "figures"
     assert sorted(p.name for p in figures.iterdir()) == sorted(plotting)
@@ -251,7 +251,7 @@ def test_the_html_feedback_embeds_every_figure_and_the_class_report_ranks_every_
     _, out = whole_course
     feedback = (out / "ref" / "feedback.html").read_text()
     plotting = [c for e in rubric.load_all() for c in e.checks if c.id.startswith("plot")]
-    assert feedback.count('src="data:image/png;base64,iVBORw0KGgo') == len(plotting) == 12  # every plot, inlined
+    assert feedback.count('src="data:image/png;base64,iVBORw0KGgo') == len(plotting) == 18  # every plot, inlined
     assert "http://" not in feedback.replace("http://www.w3.org/2000/svg", "") and "https://" not in feedback
     report = (out / "report.html").read_text()
     checks = sum(len(e.selected(hidden=True)) for e in rubric.load_all())
