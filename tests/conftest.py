@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = rubric.exercise_names()
 
 
-# the slowest files first: with one file per worker at a time (``--dist loadfile``), the two workers then end
+# the slowest files first: with one file per worker at a time (``--dist loadfile``), the workers then end
 # together instead of one finishing a long file alone (measured with ``--durations=0``)
 SLOWEST_FIRST = ("test_bench.py", "test_mistakes.py", "test_grade.py", "test_alternatives.py", "test_preflight.py",
                  "test_deadlines.py", "test_classroom.py")
