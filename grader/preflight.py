@@ -281,10 +281,10 @@ class Preflight:
         for check in exercise.selected(hidden=True):
             if calibration.proven(exercise, check, Path(reference.__file__), self.device):
                 continue
-            with exclusive(self.device):  # the reference runs here, in a thread beside the students' judges
-                expected = expectations.for_check(check)
-                outcomes = None if check.judge.needs_reference else run_check(check, reference, self.device)
-            if outcomes is not None:
+            expected = expectations.for_check(check)
+            if not check.judge.needs_reference:
+                with exclusive(self.device):  # the reference runs here, in a thread beside the students' judges
+                    outcomes = run_check(check, reference, self.device)
                 if isinstance(check.judge, GradcheckConsistent):  # the student's Jacobians meet the reference's here
                     expectations.anchors[check.id] = [o.values for o in outcomes]
                 result = judge_check(exercise.name, check, outcomes, expected, self.device,

@@ -144,12 +144,11 @@ def state_of(model, prefix):
     return {f"{prefix}/{name}": t.detach().clone() for name, t in model.state_dict().items()}
 
 
-def isolated(fn):
-    """``fn(i)`` run with the global random state forked (the CPU's and those of the GPUs the inputs are on; the
-    grader judges one check at a time, ``checks.JUDGING``), and autograd on."""
+def with_grad(fn):
+    """``fn(i)`` with autograd on. The grader runs it as a judge: torch's global state its own, what it seeds
+    undone afterwards (``torchstate.exclusive``)."""
     def run(i):
-        gpus = sorted({t.device.index or 0 for t in i.values() if isinstance(t, torch.Tensor) and t.is_cuda})
-        with torch.random.fork_rng(devices=gpus), torch.enable_grad():
+        with torch.enable_grad():
             return fn(i)
     return run
 
@@ -474,18 +473,19 @@ def torch_sgd(i, decoupled=False, dampened=False, flipped=False):
 
 
 def expected_effects(i):
-    """The truth about a ``mode_effects`` case, measured here on the rubric's copy of its model."""
-    with torch.random.fork_rng(devices=[]):
-        model = measured_model(i)
-        found = {}
-        for mode in ("train", "eval"):
-            clone = copy.deepcopy(model).train(mode == "train")
-            with torch.no_grad():
-                before = [b.clone() for b in clone.buffers()]
-                first = clone(i["x"])
-                changed = any(not torch.equal(b, a) for b, a in zip(before, clone.buffers()))
-                found[f"{mode}/updates_buffers"] = changed
-                found[f"{mode}/random"] = not torch.equal(first, clone(i["x"]))
+    """The truth about a ``mode_effects`` case, measured here on the rubric's copy of its model. The grader computes
+    it as an expected value: torch's global state its own, what it seeds undone afterwards
+    (``torchstate.exclusive``)."""
+    model = measured_model(i)
+    found = {}
+    for mode in ("train", "eval"):
+        clone = copy.deepcopy(model).train(mode == "train")
+        with torch.no_grad():
+            before = [b.clone() for b in clone.buffers()]
+            first = clone(i["x"])
+            changed = any(not torch.equal(b, a) for b, a in zip(before, clone.buffers()))
+            found[f"{mode}/updates_buffers"] = changed
+            found[f"{mode}/random"] = not torch.equal(first, clone(i["x"]))
     return {**found, "model_unchanged": True}
 
 
@@ -542,19 +542,19 @@ def draws_both_runs(values, inputs):
 RESUME_MISTAKES = [
     like("the optimiser's state was not restored: SGD's momentum buffers (and its learning rate) start afresh after "
          "loading. Save optimizer.state_dict() and load it with optimizer.load_state_dict",
-         isolated(lambda i: resume_by_hand(i, "optimizer"))),
+         with_grad(lambda i: resume_by_hand(i, "optimizer"))),
     like("the scheduler was not restored: a fresh CosineAnnealingLR starts its cosine again from epoch 0. Save "
          "scheduler.state_dict() and load it with scheduler.load_state_dict",
-         isolated(lambda i: resume_by_hand(i, "scheduler"))),
+         with_grad(lambda i: resume_by_hand(i, "scheduler"))),
     like("the random state was not restored, so the resumed run drew other dropout masks and another order of the "
          "batches: save torch.get_rng_state() and put it back with torch.set_rng_state",
-         isolated(lambda i: resume_by_hand(i, "rng"))),
+         with_grad(lambda i: resume_by_hand(i, "rng"))),
     like("the run resumed from epoch 0, not from the checkpoint's epoch: load_checkpoint must return "
          "checkpoint['epoch'] and fit must start there (range(start_epoch, epochs))",
-         isolated(lambda i: resume_by_hand(i, "epoch"))),
+         with_grad(lambda i: resume_by_hand(i, "epoch"))),
     like("BatchNorm's running statistics were not restored: save model.state_dict(), which holds the buffers "
          "(running_mean, running_var, num_batches_tracked) as well as the parameters",
-         isolated(lambda i: resume_by_hand(i, "buffers"))),
+         with_grad(lambda i: resume_by_hand(i, "buffers"))),
 ]
 
 
@@ -564,7 +564,7 @@ def epoch_slip(**slip):
         optimizer, _ = make(i, net)
         loss = epoch_by_hand(net, optimizer, i["X"], i["y"], i["batch_size"], **slip)
         return {**state_of(net, "trained"), "loss": loss}
-    return isolated(model)
+    return with_grad(model)
 
 
 EPOCH_MISTAKES = [
@@ -586,7 +586,7 @@ def evaluated_in_training_mode(i):
 
 EVALUATE_MISTAKES = [
     like("the model was evaluated in training mode (dropout on, BatchNorm normalising by the batch and updating its "
-         "running statistics): call model.eval() before evaluating", isolated(evaluated_in_training_mode),
+         "running statistics): call model.eval() before evaluating", with_grad(evaluated_in_training_mode),
          outputs=["loss"]),
 ]
 
@@ -603,7 +603,7 @@ SGD_MISTAKES = [
 MODE_MISTAKES = [
     like("no buffer seemed to change: the buffers were kept without .clone(), so 'before' and 'after' are the same "
          "tensors, changed in place by the pass. Keep [b.clone() for b in model.buffers()]",
-         isolated(effects_without_clones)),
+         with_grad(effects_without_clones)),
 ]
 
 STATE_NAMES = {"lrs": "the learning rate at each epoch (0 to epochs) under your scheduler",
