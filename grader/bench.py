@@ -2,10 +2,12 @@
 
 Every figure times the commands an instructor runs, as separate processes: the student tests
 against the reference, ``grader grade`` of one reference submission without stored results (split
-into the reference's preflight, the children's start-up, the checks and reporting, from the run's
-own timing) and with them (``grader.preflight``; the light exercises alone too), a Gradescope dry
-run, a class of reference copies with one and two jobs, the sandbox's cost (the same submission
-with ``GRADER_ISOLATION=process``), and nbgrader's autograde of the same reference notebooks.
+into the reference's preflight, the checks, what the submission cost beyond them and reporting,
+from the run's own timing and records) and with them (``grader.preflight``; the light exercises
+alone too), a Gradescope dry run, a class of reference copies with one and two jobs (and the light
+exercises alone), each with what a submission costs beyond its checks, read from that run's own
+records, the sandbox's cost (the same submission with ``GRADER_ISOLATION=process``), and nbgrader's
+autograde of the same reference notebooks.
 """
 
 from __future__ import annotations
@@ -149,11 +151,9 @@ def _measure(course: Course, exercises: list[str], work: Path, repeats: int, cla
         progress(f"bench: one reference submission ({i + 1}/{repeats})")
         phases["total"].append(grade(one, f"one-{i}", 1, unstored))
         timing = json.loads((work / f"one-{i}" / "run.json").read_text())["timing"]
-        record = json.loads((work / f"one-{i}" / "ref" / "record.json").read_text())
-        children = sum(e["seconds"] for e in record["exercises"])
-        checks = sum(c["seconds"] for e in record["exercises"] for c in e["checks"])
+        wall, checks, _ = _beyond(work / f"one-{i}")[0]
         phases["preflight"].append(timing["preflight"])
-        phases["start-up"].append(children - checks)
+        phases["start-up"].append(wall - checks)
         phases["checks"].append(checks)
         phases["reporting"].append(timing["reporting"])
         stored.append(grade(one, f"stored-{i}", 1, store))
@@ -162,8 +162,9 @@ def _measure(course: Course, exercises: list[str], work: Path, repeats: int, cla
     add(Row("grade one reference submission, the reference checked", phases["total"],
             note="wall, CLI start to exit; no stored results"),
         Row("  reference preflight", phases["preflight"], note="a thread beside the first children"),
-        Row("  children: start-up (process, sandbox, imports)", phases["start-up"], note=f"{len(exercises)} children"),
-        Row("  children: the checks", phases["checks"]),
+        Row("  the submission: beyond its checks", phases["start-up"],
+            note=f"{len(exercises)} children: start-up not hidden, imports, waits, judging"),
+        Row("  the submission: its checks", phases["checks"], note="in the children, first start to last result"),
         Row("  reporting", phases["reporting"]),
         Row("grade one reference submission, results stored", stored, note="wall; the reference's results read"))
     light = [e for e in LIGHT if e in exercises]
@@ -178,21 +179,43 @@ def _measure(course: Course, exercises: list[str], work: Path, repeats: int, cla
             note="run_autograder on a fake root, start to results.json"))
 
     per_submission = {}
-    for jobs in (1, 2):
-        rates = []
+    subsets = [(exercises, 1), (exercises, 2)] + ([(light, 1)] if light and light != exercises else [])
+    for names, jobs in subsets:
+        rates, beyond, beyond_code = [], [], []
+        label = "" if names == exercises else f", {', '.join(e.split('_')[0] for e in names)} only"
         for i in range(repeats):
-            progress(f"bench: a class of {class_size} with --jobs {jobs} ({i + 1}/{repeats})")
-            rates.append(60 * class_size / grade(klass, f"class-{jobs}-{i}", jobs, store))
-        per_submission[jobs] = 60 / statistics.median(rates)
-        add(Row(f"class of {class_size}, --jobs {jobs}", rates, unit="/min", note="submissions per minute"))
-        if jobs == 1:  # what a submission costs in a class, less the time its checks run
-            checks = statistics.median(phases["checks"])
-            add(Row("  per submission, beyond the checks", [60 / r - checks for r in rates],
-                    note="start-up, judging, reports"))
+            progress(f"bench: a class of {class_size}{label} with --jobs {jobs} ({i + 1}/{repeats})")
+            out = f"class-{len(names)}-{jobs}-{i}"
+            rates.append(60 * class_size / grade(klass, out, jobs, store, names))
+            students = _beyond(work / out)
+            beyond.append(statistics.median(wall - checks for wall, checks, _ in students))
+            beyond_code.append(statistics.median(wall - code for wall, _, code in students))
+        add(Row(f"class of {class_size}{label}, --jobs {jobs}", rates, unit="/min", note="submissions per minute"))
+        if jobs == 1:  # what a submission costs in a class, less the time its checks take: from the run's own records
+            add(Row("  per submission, beyond the checks", beyond,
+                    note="a student's wall less its checks (in the children, first start to last result)"),
+                Row("  per submission, beyond the code checked", beyond_code,
+                    note="the same less the student's functions' own time only (inputs made count as beyond)"))
+        if names == exercises:
+            per_submission[jobs] = 60 / statistics.median(rates)
 
     if nbgrader:
         _nbgrader_rows(course, exercises, work, repeats, min(class_size, 3), statistics.median(stored),
                        per_submission[1], add, progress)
+
+
+def _beyond(out: Path) -> list[tuple[float, float, float]]:
+    """Each student graded in ``out``: its wall time, its checks' time in the children (``checks_seconds``: the
+    first check's start to the last one's results) and the time its functions ran (the cases' ``seconds``)."""
+    students = []
+    for path in sorted(out.glob("*/record.json")):
+        record = json.loads(path.read_text())
+        exercises = [e for e in record["exercises"] if e["status"] != "missing"]
+        students.append((record["seconds"], sum(e.get("checks_seconds", 0.0) for e in exercises),
+                         sum(c["seconds"] for e in exercises for c in e["checks"])))
+    if not students:
+        raise GraderError(f"bench: no student records in {out}")
+    return students
 
 
 def _gradescope(course: Course, exercises: list[str], work: Path, repeats: int, device: str, store: dict,

@@ -39,8 +39,8 @@ from .payload import PayloadError, read_outcomes
 from .preflight import Preflight, Store, location, pack_key
 from .reports import ExerciseResult, StudentResult, atomic_write, class_table, gradebook_csv, save_student
 from .rubric import Check, Exercise
-from .sandbox import (TEMP_PREFIX, GiB, Limits, Sandbox, allow_children, detect, remove_tree, run_line, start_view,
-                      start_warm, stop_all, stop_view, stop_warm, sweep_stale, view_ready)
+from .sandbox import (TEMP_PREFIX, GiB, Limits, Sandbox, Started, allow_children, detect, python, remove_tree,
+                      run_line, start_view, start_warm, stop_all, stop_view, stop_warm, sweep_stale, view_ready)
 
 
 def _all(checks: list[Check], exercise: Exercise, status: str, message: str) -> list[CheckResult]:
@@ -80,6 +80,20 @@ class GradeExercise:
         self.limits, self.hide, self.data_pack, self.slots = limits, hide, data_pack, slots
 
     def __call__(self, submission: Submission) -> ExerciseResult:
+        """Grade the exercise now: start its child, let it go at once, judge what it sent."""
+        started = self.start(submission)
+        if isinstance(started, ExerciseResult):
+            return started
+        try:
+            started.go()
+            started.until_done()
+        finally:
+            result = started.finish()
+        return result
+
+    def start(self, submission: Submission, wait: bool = True) -> "ExerciseResult | Running | None":
+        """The student's child for this exercise, started and held at its gate (``Running.go`` lets it run); or the
+        verdict when no child is needed (refused, missing); or None when ``wait`` is False and no uid slot is free."""
         name = self.exercise.name
         contents = submission.contents  # read once, without following links (intake.py)
         if name in contents.refused:
@@ -90,26 +104,24 @@ class GradeExercise:
         if contents.size > self.limits.scratch_bytes // 2:  # the intake's caps keep far below this
             return self._result("refused", f"your files ({contents.size} bytes) do not fit the sandbox's "
                                            f"{self.limits.scratch_bytes} bytes")
-        start = time.monotonic()
-        slot = self.slots.get()
+        begin = time.monotonic()
         try:
-            with Sandbox(contents.files, f"{submission.student}-{self.exercise.key}", hide=self.hide,
-                         data_pack=self.data_pack, device=self.device) as box:
-                run = box.run_python(["grader.worker", "--exercise", name, "--file", str(box.work / filename),
-                                      "--device", self.device, "--hidden"], self.limits, slot)
-                if "importing" not in run.frames:
-                    if run.tampered or run.timed_out or run.out_of_memory:
-                        return self._result(*self._stopped(run), run.output)
-                    return self._result("grader_failure", "the grader's child process failed before running your "
-                                        "code (not your fault; the instructor has been told)", run.output)
-                if "import_error" in run.frames:
-                    return _noted(self._result("import_error", self._import_error(run.frames["import_error"]),
-                                               run.output), contents.notes)
-                checks, status, message = self._judge(box.results, run)
-        finally:
+            slot = self.slots.get(block=wait)
+        except queue.Empty:
+            return None
+        box = None
+        try:
+            box = Sandbox(contents.files, f"{submission.student}-{self.exercise.key}", hide=self.hide,
+                          data_pack=self.data_pack, device=self.device)
+            started = box.start(python(["grader.worker", "--exercise", name, "--file", str(box.work / filename),
+                                        "--device", self.device, "--hidden", "--gate"]),
+                                self.limits, slot, gated=True)
+        except BaseException:
+            if box is not None:
+                box.__exit__(None, None, None)
             self.slots.put(slot)
-        return _noted(ExerciseResult(name, self.exercise.title, status, message, checks, run.output,
-                                     time.monotonic() - start), contents.notes)
+            raise
+        return Running(self, box, started, slot, contents.notes, time.monotonic() - begin)
 
     def _result(self, status: str, message: str, output: str = "") -> ExerciseResult:
         return ExerciseResult(self.exercise.name, self.exercise.title, status, message,
@@ -191,6 +203,66 @@ class GradeExercise:
             status, message = "memory", (f"your code ran out of memory (the limit is "
                                          f"{self.limits.memory_bytes / GiB:g} GiB)")
         return verdicts, status, message
+
+
+class Running:
+    """One student's child for one exercise, started: ``go``, ``until_done`` (while the caller starts the next), then
+    ``finish`` (possibly in another thread): the child ended, its results judged, its scratch folder and uid freed."""
+
+    def __init__(self, grade: GradeExercise, box: Sandbox, started: Started, slot: int, notes: list[str],
+                 seconds: float):
+        self.grade, self.box, self.started, self.slot, self.notes, self.seconds = grade, box, started, slot, notes, seconds
+
+    def go(self) -> None:
+        self.started.go()
+
+    def until_done(self) -> None:
+        self.started.until_done()
+
+    def finish(self) -> ExerciseResult:
+        g = self.grade
+        try:
+            try:
+                run = self.started.finish()
+            finally:
+                g.slots.put(self.slot)  # the child is gone: its uid may serve the next
+            if "importing" not in run.frames:
+                if run.tampered or run.timed_out or run.out_of_memory:
+                    return g._result(*g._stopped(run), run.output)
+                return g._result("grader_failure", "the grader's child process failed before running your "
+                                 "code (not your fault; the instructor has been told)", run.output)
+            if "import_error" in run.frames:
+                return _noted(g._result("import_error", g._import_error(run.frames["import_error"]), run.output),
+                              self.notes)
+            checks, status, message = g._judge(self.box.results, run)
+        finally:
+            self.box.__exit__(None, None, None)
+        return _noted(ExerciseResult(g.exercise.name, g.exercise.title, status, message, checks, run.output,
+                                     self.seconds + time.monotonic() - self.started.begin,
+                                     checks_seconds=run.checks_seconds()), self.notes)
+
+    def abandon(self) -> None:
+        """End the child without letting it go (the run is stopping, or the exercise before failed the grader)."""
+        try:
+            self.started.abandon()
+        finally:
+            self.grade.slots.put(self.slot)
+            self.box.__exit__(None, None, None)
+
+
+SLOTS_PER_JOB = 3  # uid slots: a job's running child, the next one held at its gate, the one before still ending
+
+
+def _settled(result: ExerciseResult) -> Future:
+    future: Future = Future()
+    future.set_result(result)
+    return future
+
+
+def _failed(exc: BaseException) -> Future:
+    future: Future = Future()
+    future.set_exception(exc)
+    return future
 
 
 class Progress:
@@ -315,6 +387,8 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
     expected: dict[str, Future] = {}
     timing = {"preflight": 0.0}  # seconds per phase, kept in run.json for `grader bench`
     checking = ThreadPoolExecutor(max_workers=1, thread_name_prefix="preflight")
+    # ends and judges children: two per job, so that a slow judge does not keep the next child's end waiting
+    finishing = ThreadPoolExecutor(max_workers=2 * jobs, thread_name_prefix="judge")
     stopping = threading.Event()
     sweep_stale()  # what a killed earlier run could not remove
     allow_children()
@@ -342,8 +416,8 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
             pack.chmod(0o644)
             scratch.chmod(0o755)
             hide = [course.reference, submissions, out, *([store.root] if store.root else [])]
-            slots: queue.Queue = queue.Queue()
-            for slot in range(jobs):
+            slots: queue.Queue = queue.Queue()  # uids: each job's running child, the next one held, the last one ending
+            for slot in range(SLOTS_PER_JOB * jobs):
                 slots.put(slot)
             graders = {e.name: GradeExercise(e, expected[e.name], device, limits[e.name], hide, pack, slots)
                        for e in needed}
@@ -351,18 +425,58 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
         def reference_failed() -> bool:
             return any(f.done() and not f.cancelled() and f.exception() is not None for f in expected.values())
 
-        def attempt(g: GradeExercise, submission: Submission) -> ExerciseResult:
-            """One exercise; a grader failure (an exception escaping included) is tried once more."""
-            for _ in range(2):
+        def again(g: GradeExercise, submission: Submission, first: Future) -> ExerciseResult:
+            """An exercise's result; a grader failure (an exception escaping included) is tried once more, alone."""
+            try:
+                result = first.result()
+            except Exception as exc:
+                if reference_failed():  # nobody is graded against a reference that fails its checks
+                    raise
+                result = _grader_failure(g.exercise, exc)
+            if result.status == "grader_failure" and not stopping.is_set():
                 try:
                     result = g(submission)
                 except Exception as exc:
-                    if reference_failed():  # nobody is graded against a reference that fails its checks
+                    if reference_failed():
                         raise
                     result = _grader_failure(g.exercise, exc)
-                if result.status != "grader_failure" or stopping.is_set():
-                    break
             return result
+
+        def run_plan(plan: Plan) -> list[ExerciseResult]:
+            """The plan's exercises in order. While one child runs the next is started and held at its gate (its
+            fork, jail and imports out of the way), and each child is ended and judged in the background while the
+            next one runs: a submission costs its checks and little more."""
+            submission, todo = plan.submission, plan.todo
+            results: list[tuple[GradeExercise, Future]] = []
+            ahead = None
+            try:
+                for i, exercise in enumerate(todo):
+                    if stopping.is_set():
+                        raise KeyboardInterrupt
+                    g = graders[exercise.name]
+                    current, ahead = ahead, None
+                    try:
+                        current = current or g.start(submission)
+                    except Exception as exc:
+                        results.append((g, _failed(exc)))
+                        continue
+                    if isinstance(current, ExerciseResult):
+                        results.append((g, _settled(current)))
+                        continue
+                    try:
+                        current.go()
+                        if i + 1 < len(todo):
+                            try:
+                                ahead = graders[todo[i + 1].name].start(submission, wait=False)
+                            except Exception:  # told when that exercise starts again, at its turn
+                                ahead = None
+                        current.until_done()
+                    finally:
+                        results.append((g, finishing.submit(current.finish)))
+            finally:
+                if isinstance(ahead, Running):
+                    ahead.abandon()
+            return [again(g, submission, future) for g, future in results]
 
         def finish(plan: Plan, done: list[ExerciseResult], begin: float) -> StudentResult:
             result = StudentResult(plan.submission.student, merged(plan.kept, done), device=device,
@@ -375,11 +489,7 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
             submission = plan.submission
             try:
                 hashes = file_hashes(submission)
-                done = []
-                for exercise in plan.todo:
-                    if stopping.is_set():
-                        raise KeyboardInterrupt
-                    done.append(attempt(graders[exercise.name], submission))
+                done = run_plan(plan)
                 if stopping.is_set():  # children killed by the interruption: these verdicts are not the student's
                     raise KeyboardInterrupt
                 for future in expected.values():  # no record is saved unless the whole reference passed its checks
@@ -429,6 +539,7 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
         raise
     finally:
         checking.shutdown(wait=True, cancel_futures=True)
+        finishing.shutdown(wait=True)
         stop_warm()
         stop_view()
         remove_tree(scratch)

@@ -30,6 +30,7 @@ class ExerciseResult:
     output: str = ""
     seconds: float = 0.0
     provenance: dict = field(default_factory=dict)  # what decided it: file hashes, grader digest, seeds, limits
+    checks_seconds: float = 0.0  # of ``seconds``, the checks' own time in the child (``ChildRun.checks_seconds``)
 
     @property
     def points(self) -> float:

@@ -26,6 +26,7 @@ cgroups) grading goes on with the rest and ``Isolation.missing`` says what was l
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import json
 import os
 import re
@@ -93,6 +94,14 @@ class ChildRun:
     tampered: str = ""  # why the results channel was rejected, when it was
     out_of_memory: bool = False
     cpu_exceeded: bool = False
+    arrived: dict[str, float] = field(default_factory=dict)  # when each frame was read (time.monotonic)
+
+    def checks_seconds(self) -> float:
+        """From the first check's start to the last check's results, as the frames arrived: the checks' own time in
+        the child (inputs made, code run, results sent), which start-up, import and judging are not."""
+        starts = [t for name, t in self.arrived.items() if name.startswith("start-")]
+        ends = [t for name, t in self.arrived.items() if name.startswith("check-")]
+        return max(ends) - min(starts) if starts and ends else 0.0
 
 
 # --- what this machine provides ----------------------------------------------------------------
@@ -327,6 +336,7 @@ class Channel:
         self.max_frame, self.max_total = max_frame, max_total
         self.buffer, self.frames, self.total, self.error = bytearray(), {}, 0, ""
         self.next_index, self.state = 0, "start"
+        self.arrived: dict[str, float] = {}  # when each frame was read (time.monotonic)
 
     def feed(self, data: bytes) -> None:
         if self.error:
@@ -361,6 +371,7 @@ class Channel:
             return
         key = f"{name}-{index:03d}" if index is not None else name
         self.frames[key] = body
+        self.arrived[key] = time.monotonic()
         if name == "check":
             self.next_index += 1
         self.state = {"importing": "imported", "import_error": "closed", "start": "running",
@@ -498,64 +509,65 @@ class Sandbox:
 
     def run_python(self, module_args: list[str], limits: Limits, slot: int = 0) -> ChildRun:
         """Run ``python -m grader.<module_args...>`` in isolated mode (no student file can shadow a package)."""
-        return self.run([sys.executable, "-I", "-c", _bootstrap(), *module_args], limits, slot)
+        return self.run(python(module_args), limits, slot)
 
     def run(self, argv: list[str], limits: Limits, slot: int = 0) -> ChildRun:
-        """Run ``argv`` in the jail with the results channel on fd 3; wait within the limits.
+        """Run ``argv`` in the jail with the results channel on fd 3; wait within the limits."""
+        started = self.start(argv, limits, slot)
+        started.go()
+        return started.finish()
 
-        A worker run goes to the warm zygote when one is running (``start_warm``), otherwise a
-        fresh interpreter is started for it.
+    def start(self, argv: list[str], limits: Limits, slot: int = 0, gated: bool = False) -> "Started":
+        """Start ``argv`` in the jail with the results channel on fd 3, and return at once.
+
+        A worker run goes to the warm zygote when one is running (``start_warm``), otherwise a fresh
+        interpreter is started for it. ``gated``: the child also gets the read end of a gate on fd
+        ``GATE`` (a worker started with ``--gate`` waits there, its jail built and its imports done,
+        before it reads the student's file); ``Started.go`` opens it. The time limit counts from ``go``.
         """
         self._make_cgroups(limits, slot)
         spec = self._spec(argv, limits, slot)
         read_results, write_results = os.pipe()
         read_output, write_output = os.pipe()
-        start = time.monotonic()
+        read_gate, write_gate = os.pipe() if gated else (None, None)
         zygote = _ZYGOTE
         try:
             if zygote is not None and zygote.alive() and "grader.worker" in argv:
                 read_status, write_status = os.pipe()
                 try:
-                    zygote.spawn(spec, [write_results, write_output, write_status])
+                    zygote.spawn(spec, [write_results, write_output, write_status, *([read_gate] if gated else [])])
                 finally:
                     os.close(write_status)
                 child = WarmChild(read_status)
             else:
                 (self.root / "spec.json").write_text(json.dumps(spec))
-                jail = [sys.executable, "-I", "-c", _bootstrap(), "grader.sandbox", "jail",
-                        str(self.root / "spec.json"), str(write_results)]
+                jail = [*python(["grader.sandbox", "jail"]), str(self.root / "spec.json"), str(write_results),
+                        *([str(read_gate)] if gated else [])]
                 child = ColdChild(subprocess.Popen(
                     jail, cwd=self.root, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, stdin=subprocess.DEVNULL,
-                    stdout=write_output, stderr=write_output, pass_fds=(write_results,), start_new_session=True))
-        finally:
-            os.close(write_results)
-            os.close(write_output)
-        channel = Channel(limits.payload_bytes, 4 * limits.payload_bytes + MiB)
-        output = OutputTail(limits.output_bytes)
-        timed_out = False
-        try:
-            timed_out = self._pump(child, read_results, read_output, channel, output, start + limits.wall_seconds)
-        finally:
-            child.kill()
-            child.wait()
-            os.close(read_results)
-            os.close(read_output)
-            out_of_memory = _ran_out_of_memory(self.cgroups)
+                    stdout=write_output, stderr=write_output, start_new_session=True,
+                    pass_fds=(write_results, *([read_gate] if gated else []))))
+        except BaseException:
+            for fd in (read_results, read_output, write_gate):
+                if fd is not None:
+                    os.close(fd)
             self._remove_cgroups()
-        code = child.returncode
-        for name, body in channel.frames.items():
-            (self.results / name).write_bytes(body)
-        return ChildRun(None if timed_out else code, timed_out, time.monotonic() - start, output.text(),
-                        dict(channel.frames), channel.error, out_of_memory, code == -signal.SIGXCPU)
+            raise
+        finally:
+            for fd in (write_results, write_output, read_gate):
+                if fd is not None:
+                    os.close(fd)
+        return Started(self, child, read_results, read_output, write_gate, limits)
 
     @staticmethod
     def _pump(child, read_results: int, read_output: int, channel: Channel, output: OutputTail,
-              deadline: float) -> bool:
-        """Read results and output until the child ends or the deadline passes; True when it was too late."""
+              deadline: float, stop_when_done: bool = False) -> bool:
+        """Read results and output until the child ends (``stop_when_done``: or its ``done`` frame is in) or the
+        deadline passes; True when it was too late."""
         sinks = {read_results: channel.feed, read_output: output.feed, **child.sinks()}
         open_fds = list(sinks)
         ended_at = None
-        while open_fds:
+        while open_fds and not (stop_when_done and "done" in channel.frames):
             now = time.monotonic()
             if child.poll() is not None:
                 ended_at = ended_at or now
@@ -575,6 +587,80 @@ class Sandbox:
             if channel.error and child.poll() is None:
                 child.kill()
         return False
+
+
+def python(module_args: list[str]) -> list[str]:
+    """``python -m grader.<module_args...>`` in isolated mode (no student file can shadow a package)."""
+    return [sys.executable, "-I", "-c", _bootstrap(), *module_args]
+
+
+class Started:
+    """A child started in its jail: ``go`` lets it run (a gated worker waits until then), ``until_done`` reads until
+    its ``done`` frame, ``finish`` reads the rest, ends it and returns how it ended; ``abandon`` ends it unused."""
+
+    def __init__(self, box: Sandbox, child, read_results: int, read_output: int, gate: int | None, limits: Limits):
+        self.box, self.child, self.limits, self.gate = box, child, limits, gate
+        self.read_results, self.read_output = read_results, read_output
+        self.channel = Channel(limits.payload_bytes, 4 * limits.payload_bytes + MiB)
+        self.output = OutputTail(limits.output_bytes)
+        self.begin = self.deadline = None
+        self.timed_out = False
+
+    def go(self) -> None:
+        """Open the gate (when there is one); the time limit starts now."""
+        self.begin = time.monotonic()
+        self.deadline = self.begin + self.limits.wall_seconds
+        if self.gate is not None:
+            try:
+                os.write(self.gate, GO)
+            except OSError:  # the child is gone already: how it ended is read as for any other
+                pass
+            os.close(self.gate)
+            self.gate = None
+
+    def until_done(self) -> None:
+        """Read the child's frames and output until it has sent ``done``, has ended, or is out of time."""
+        if not self.timed_out:
+            self.timed_out = Sandbox._pump(self.child, self.read_results, self.read_output, self.channel,
+                                           self.output, self.deadline, stop_when_done=True)
+
+    def finish(self) -> ChildRun:
+        """Read the rest, end the child (killed if it is still running), remove its cgroups; how it ended."""
+        try:
+            if not self.timed_out:
+                done = "done" in self.channel.frames  # in time: what is left (its last output) is read, not timed
+                deadline = max(self.deadline, time.monotonic() + DRAIN_SECONDS) if done else self.deadline
+                self.timed_out = Sandbox._pump(self.child, self.read_results, self.read_output, self.channel,
+                                               self.output, deadline) and not done
+        finally:
+            self.child.kill()
+            self.child.wait()
+            os.close(self.read_results)
+            os.close(self.read_output)
+            out_of_memory = _ran_out_of_memory(self.box.cgroups)
+            self.box._remove_cgroups()
+        code = self.child.returncode
+        for name, body in self.channel.frames.items():
+            (self.box.results / name).write_bytes(body)
+        return ChildRun(None if self.timed_out else code, self.timed_out, time.monotonic() - self.begin,
+                        self.output.text(), dict(self.channel.frames), self.channel.error, out_of_memory,
+                        code == -signal.SIGXCPU, dict(self.channel.arrived))
+
+    def abandon(self) -> None:
+        """End a child that was never let go: its gate closes unopened (a gated worker then exits at once)."""
+        if self.gate is not None:
+            os.close(self.gate)
+            self.gate = None
+        if self.deadline is None:
+            self.begin = time.monotonic()
+            self.deadline = self.begin + ABANDON_SECONDS
+        self.finish()
+
+
+GO = b"g"  # the byte that opens a gate
+GATE = 5  # the gate's file descriptor in a gated child
+DRAIN_SECONDS = 5.0  # how long a child that sent ``done`` has to end, however late its rest is read
+ABANDON_SECONDS = 10.0  # how long a child never let go has to notice its closed gate before it is killed
 
 
 class ColdChild:
@@ -843,14 +929,23 @@ def _drop_privileges(libc, spec: dict) -> None:
     _die_with_parent(libc)  # again: a change of uid clears the request
 
 
-def jail(spec: dict, channel_fd: int, status_fd: int | None = None) -> None:
+def jail(spec: dict, channel_fd: int, status_fd: int | None = None, gate_fd: int | None = None) -> None:
     """Enter the namespaces, fork process 1 of the new pid namespace, and there build the root and run the worker.
 
     Cold (``status_fd`` None): process 1 execs ``spec['argv']`` and the keeper exits as it did. Warm
     (forked from the zygote): the keeper reports ``pid``/``exit``/``signal`` lines on ``status_fd``
-    and process 1 runs the worker in the already-initialised interpreter.
+    and process 1 runs the worker in the already-initialised interpreter. ``gate_fd``: the gate's read
+    end, which process 1 gets as ``GATE`` (the keeper closes it).
     """
     libc = _libc()
+    if gate_fd is not None and gate_fd != GATE:  # to GATE, clear of the channel's 3 (a cold jail's fds are any)
+        moved = fcntl.fcntl(gate_fd, fcntl.F_DUPFD, 16)
+        os.close(gate_fd)
+        if channel_fd == GATE:
+            channel_fd = fcntl.fcntl(channel_fd, fcntl.F_DUPFD, 16)
+            os.close(GATE)
+        os.dup2(moved, GATE)
+        os.close(moved)
     _die_with_parent(libc)
     if spec["namespaces"]:
         if spec["user_namespace"]:
@@ -859,6 +954,8 @@ def jail(spec: dict, channel_fd: int, status_fd: int | None = None) -> None:
                "unshare(mount, net, pid, ipc, uts)")
         pid = os.fork()
         if pid:  # stay as the namespace's keeper: its death (or ours) ends everything inside
+            if gate_fd is not None:
+                os.close(GATE)
             if status_fd is not None:
                 os.close(channel_fd)  # only process 1 speaks on the channel; EOF comes when it is gone
                 os.write(status_fd, f"pid {os.getpid()}\n".encode())
@@ -938,12 +1035,12 @@ def zygote(control_fd: int, only: str = "") -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel: keepers report their end
     while True:
         try:
-            message, fds, _, _ = socket.recv_fds(control, 1 << 20, 3)
+            message, fds, _, _ = socket.recv_fds(control, 1 << 20, 4)
         except OSError:
             break
         if not message:
             break
-        if len(fds) != 3:
+        if len(fds) not in (3, 4):
             for fd in fds:
                 os.close(fd)
             continue
@@ -951,12 +1048,14 @@ def zygote(control_fd: int, only: str = "") -> None:
             try:
                 control.close()
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                channel, output, status = fds
-                for fd, target in ((output, 1), (output, 2), (channel, 3), (status, 4)):
+                channel, output, status, *gate = fds
+                fds = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 16) for fd in fds]  # above the targets: no clobbering
+                for fd, target in zip(fds, (3, 1, 4, GATE)):
                     os.dup2(fd, target)
-                os.closerange(5, 1 << 16)  # nothing of the zygote's (its control socket least of all) stays open
-                os.setsid()
-                jail(json.loads(message), 3, 4)
+                os.dup2(1, 2)
+                os.closerange(GATE + 1 if gate else GATE, 1 << 16)  # nothing of the zygote's stays open (its control
+                os.setsid()                                             # socket least of all)
+                jail(json.loads(message), 3, 4, GATE if gate else None)
             except BaseException as exc:  # noqa: BLE001 (report, never return into the zygote's loop)
                 os.write(2, f"grader sandbox: cannot set up the child: {exc}\n".encode())
             os._exit(70)
@@ -1103,15 +1202,15 @@ def _masked_trees() -> set[str]:
 
 def main(argv: list[str]) -> int:
     try:
-        if len(argv) == 3 and argv[0] == "jail":
-            jail(json.loads(Path(argv[1]).read_text()), int(argv[2]))
+        if len(argv) in (3, 4) and argv[0] == "jail":
+            jail(json.loads(Path(argv[1]).read_text()), int(argv[2]), None, int(argv[3]) if len(argv) == 4 else None)
         if len(argv) in (2, 3) and argv[0] == "zygote":
             zygote(int(argv[1]), *argv[2:])
             return 0
     except (JailError, OSError) as exc:
         print(f"grader sandbox: cannot set up the child: {exc}", file=sys.stderr)
         return 70
-    print("usage: python -m grader.sandbox jail SPEC CHANNEL_FD | zygote CONTROL_FD", file=sys.stderr)
+    print("usage: python -m grader.sandbox jail SPEC CHANNEL_FD [GATE_FD] | zygote CONTROL_FD", file=sys.stderr)
     return 2
 
 

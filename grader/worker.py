@@ -5,6 +5,10 @@ frames (``NAME[-NNN] LENGTH\\n`` and the bytes: ``importing``, then ``import_err
 ``start-NNN`` and ``check-NNN`` holding a safetensors file, and ``done``), each as soon as it is
 ready, so a timeout or a crash keeps what was finished. The grader reads them strictly and judges.
 
+A worker started with ``--gate`` (the class grader starts the next exercise's child while one runs)
+waits, its jail built and its setup done, until the grader writes its go on fd 5, and only then
+reads the student's file; a gate closed unopened ends it.
+
 Everything the worker uses after the student's import (the checks, their probes and input
 builders, the functions that run them and send results) it takes before it, and it snapshots the
 grader's code in the process (``grader/guard.py``). After the import and after each check it
@@ -35,6 +39,16 @@ def send(name: str, body: bytes = b"", index: int | None = None) -> None:
         data = data[written:]
 
 
+GATE = 5  # a gated worker's gate (grader/sandbox.py: Sandbox.start)
+
+
+def _opened() -> bool:
+    """Wait on the gate for the grader's go (a byte); False when it closed the gate unopened."""
+    go = os.read(GATE, 1)  # retried by Python when a signal interrupts it
+    os.close(GATE)
+    return bool(go)
+
+
 CHANGED = ("your code changed the grader's own code in its process ({what}); the grader put it back, but nothing "
            "that process reports after such a change can be trusted, so this check scores zero")
 
@@ -51,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--file", required=True, type=Path)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--hidden", action="store_true")
+    parser.add_argument("--gate", action="store_true", help="wait for the grader's go on fd GATE before the import")
     args = parser.parse_args(argv)
 
     import torch  # noqa: F401  (imported before the student's folder joins sys.path)
@@ -78,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
                            "grader.guard.changes": guard.changes})
     fresh, code, defaults = FunctionType, guard.changes.__code__, guard.changes.__defaults__
 
+    if args.gate and not _opened():
+        os._exit(0)  # the grader let this child go unused
     sys.path.append(str(path.parent))
     write("importing")
     initial = settings()

@@ -82,6 +82,36 @@ def test_a_child_over_its_wall_clock_is_killed_with_everything_it_started(tmp_pa
     assert run.timed_out and "importing" in run.frames and run.seconds < 10
 
 
+GATED = "import os\nif os.read(5, 1):\n    os.write(3, b'importing 0\\n')\n"  # what a gated worker does first
+
+
+def test_a_gated_child_held_past_its_time_limit_runs_its_whole_limit_once_let_go(tmp_path):
+    import time
+
+    (tmp_path / "gated.py").write_text(GATED)
+    with Sandbox([tmp_path / "gated.py"], "gated") as box:
+        started = box.start([sys.executable, "-I", f"{box.work}/gated.py"], Limits(wall_seconds=1), gated=True)
+        time.sleep(1.5)  # held at its gate (as the class grader holds the next exercise's child) longer than its limit
+        started.go()
+        run = started.finish()
+    assert not run.timed_out and run.returncode == 0 and "importing" in run.frames
+
+
+def test_a_gated_child_never_let_go_ends_without_running_on(tmp_path):
+    (tmp_path / "gated.py").write_text(GATED)
+    with Sandbox([tmp_path / "gated.py"], "abandoned") as box:
+        started = box.start([sys.executable, "-I", f"{box.work}/gated.py"], Limits(wall_seconds=30), gated=True)
+        started.abandon()
+        assert not started.channel.frames and started.child.returncode == 0  # it read its closed gate and left
+
+
+def test_only_a_gated_child_has_a_gate(tmp_path):
+    (tmp_path / "gate.py").write_text("import os\ntry:\n    os.fstat(5)\nexcept OSError:\n    os._exit(0)\nos._exit(9)\n")
+    with Sandbox([tmp_path / "gate.py"], "ungated") as box:
+        run = box.run([sys.executable, "-I", f"{box.work}/gate.py"], Limits(wall_seconds=30))
+    assert run.returncode == 0
+
+
 def frames(*parts: tuple[str, bytes]) -> bytes:
     return b"".join(f"{name} {len(body)}\n".encode() + body for name, body in parts)
 

@@ -308,6 +308,21 @@ def test_a_fresh_worker_on_the_reference_reports_no_change(tmp_path):
         assert all(o.ok for o in read_outcomes(tmp_path / "check", len(check.cases), 1 << 26)), check.id
 
 
+def test_a_gated_worker_whose_gate_closes_unopened_never_imports_the_students_file(tmp_path):
+    channel, marker = tmp_path / "frames", tmp_path / "imported"
+    student = tmp_path / "ex01_tensors_autograd.py"
+    student.write_text(f"open({str(marker)!r}, 'w').close()\n")
+    worker = [sys.executable, "-m", "grader.worker", "--exercise", "ex01_tensors_autograd", "--file", str(student),
+              "--gate"]
+    run = subprocess.run(["sh", "-c", 'exec "$@" 3>"$FRAMES" 5</dev/null', "sh", *worker], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600, env={**os.environ, "FRAMES": str(channel)})
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert channel.read_bytes() == b"" and not marker.exists()
+    opened = subprocess.run(["sh", "-c", 'echo g | exec "$@" 3>"$FRAMES" 5<&0', "sh", *worker], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600, env={**os.environ, "FRAMES": str(channel)})
+    assert opened.returncode == 0 and marker.exists() and b"importing" in channel.read_bytes()
+
+
 # --- the guard on its own, in this process ------------------------------------------------------------------
 
 def _fake(*args, **kwargs):
