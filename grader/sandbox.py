@@ -1,36 +1,28 @@
 """Running student code: a child in its own namespaces, under a uid of its own, within limits; plain data back.
 
-Each run starts ``python -m grader.sandbox jail SPEC``, trusted code that, before any student
-code exists in the process:
+This module is the grader's side of a child: what the machine offers (``detect``), the limits and
+cgroups, the scratch folder (``Sandbox``), starting a child and waiting on it (``Started``), and
+stopping every child on Ctrl-C. The rooms it uses, each in a module of its own: the jail
+(``grader/jail.py``), trusted code that walls the child in before any student code exists in its
+process (namespaces, a root of its own without ``reference/``, the submissions, the grader's
+outputs or the raw data sets, rlimits, a uid of its own from a block its run leases, ``grader/uids.py``,
+``no_new_privs``); the zygote (``grader/zygote.py``), a process that imports torch and the grader
+once (never student code) and forks each warm child, which then goes through the same jail; and
+the channel (``grader/channel.py``), which reads the child's results as framed plain data with size
+caps and a strict order, and keeps its output to its first and last bytes.
 
-- enters new mount, network, pid, IPC and UTS namespaces (a user namespace too when the grader
-  is not root), so the child has no network and cannot see or signal the grader's processes;
-- builds a root of its own: the system and Python folders read-only, the grader package without
-  its example class, an empty size-capped ``/submission`` holding a copy of the submission, and its own
-  ``/tmp`` and ``/dev/shm``; ``reference/``, the submissions, the grader's outputs and the raw
-  data sets are not in it;
-- joins a memory and pids cgroup when the machine has them, sets rlimits (CPU time, address
-  space, processes, file size, open files, no core dumps), takes a uid of its own (from a block of
-  uids its run leases, ``grader/uids.py``: concurrent runs never share one) and
-  ``no_new_privs``, then runs the worker as process 1 of its pid namespace.
-
-When process 1 ends, or the jail's parent (this grader) dies or kills it, the kernel kills every
-process in the namespace, ``setsid`` or not. Warm workers: ``start_warm`` starts a zygote that
-imports torch and the grader once (never student code); each worker run is then forked from it
-and goes through the same jail before running the worker in that interpreter. Results come back
-over a pipe as framed plain data (safetensors), read here with size caps and a strict order; the
-child's output is kept to its first and last bytes. Where a layer is missing (no namespaces, no
-cgroups) grading goes on with the rest and ``Isolation.missing`` says what was lost.
+When process 1 of a child's pid namespace ends, or the jail's parent dies or kills it, the kernel
+kills every process in the namespace, ``setsid`` or not. A child may be started ahead and held at a
+gate (``Sandbox.start(gated=True)``): its fork, jail and imports happen while another child runs,
+and its time limit counts from ``Started.go``. Where a layer is missing (no namespaces, no cgroups)
+grading goes on with the rest and ``Isolation.missing`` says what was lost.
 """
 
 from __future__ import annotations
 
-import ctypes
-import fcntl
 import json
 import os
 import re
-import resource
 import select
 import shutil
 import signal
@@ -47,13 +39,13 @@ from pathlib import Path
 import grader
 
 from . import view
-from .escaping import UNSAFE_IN_TEXT
+from .channel import Channel, OutputTail
+from .jail import PACK_INSIDE, WORK
 from .uids import child_uid, run_uids
+from .zygote import Zygote, python
 
 GiB = 1024 ** 3
 MiB = 1024 ** 2
-WORK = "/submission"  # the child's working folder: a copy of the submission on a size-capped tmpfs
-PACK_INSIDE = "/data/course.safetensors"  # where the child finds the grader's data pack
 _LIVE: set[int] = set()  # pids of jails still running
 _LIVE_LOCK = threading.Lock()
 _STOPPED = threading.Event()  # set by stop_all: a child that starts after it is killed at once
@@ -297,87 +289,6 @@ def _register(pid: int) -> None:
         _kill(pid)
 
 
-class OutputTail:
-    """A child's stdout and stderr: the first and the last ``limit / 2`` bytes, and how much there was."""
-
-    def __init__(self, limit: int):
-        self.half, self.head, self.tail, self.total = limit // 2, bytearray(), bytearray(), 0
-
-    def feed(self, data: bytes) -> None:
-        self.total += len(data)
-        room = self.half - len(self.head)
-        if room > 0:
-            self.head += data[:room]
-            data = data[room:]
-        self.tail += data
-        del self.tail[:-self.half]
-
-    def text(self) -> str:
-        cut = self.total - len(self.head) - len(self.tail)
-        middle = f"\n[... {cut} bytes of output cut ...]\n" if cut > 0 else ""
-        text = self.head.decode(errors="replace") + middle + self.tail.decode(errors="replace")
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-        return CONTROL.sub("\ufffd", text)  # no terminal escapes, NUL bytes or bidi overrides reach the feedback
-
-
-CONTROL = UNSAFE_IN_TEXT  # C0 but tab and newline, DEL, C1, bidi and other invisible format characters
-FRAME = re.compile(rb"^([a-z_]{1,20})(?:-(\d{3}))? (\d{1,10})\n")
-
-
-class Channel:
-    """Frames ``NAME[-NNN] LENGTH\\n`` + bytes from the worker, accepted only in the order the worker sends them.
-
-    ``importing``, then ``import_error`` or ``start-000``, ``check-000``, ``start-001``, ... and ``done``.
-    Anything else (a repeated, skipped or unknown frame, a frame over the cap) closes the channel:
-    what came before it stands and the run counts as tampered with.
-    """
-
-    def __init__(self, max_frame: int, max_total: int):
-        self.max_frame, self.max_total = max_frame, max_total
-        self.buffer, self.frames, self.total, self.error = bytearray(), {}, 0, ""
-        self.next_index, self.state = 0, "start"
-        self.arrived: dict[str, float] = {}  # when each frame was read (time.monotonic)
-
-    def feed(self, data: bytes) -> None:
-        if self.error:
-            return
-        self.total += len(data)
-        if self.total > self.max_total:
-            self.error = f"the child sent more than {self.max_total} bytes of results"
-            return
-        self.buffer += data
-        while not self.error:
-            match = FRAME.match(self.buffer[:64])
-            if match is None:
-                if len(self.buffer) >= 64 or b"\n" in self.buffer[:64]:
-                    self.error = "the child sent something that is not a result frame"
-                return
-            name, index, size = match.group(1).decode(), match.group(2), int(match.group(3))
-            if size > self.max_frame:
-                self.error = f"a result frame of {size} bytes is over the cap of {self.max_frame}"
-                return
-            if len(self.buffer) < match.end() + size:
-                return
-            body = bytes(self.buffer[match.end():match.end() + size])
-            del self.buffer[:match.end() + size]
-            self._accept(name, None if index is None else int(index), body)
-
-    def _accept(self, name: str, index: int | None, body: bytes) -> None:
-        expected = {"start": {"importing"}, "imported": {"import_error", "start", "done"},
-                    "running": {"check"}, "checked": {"start", "done"}}.get(self.state, set())
-        if name not in expected or (name in ("start", "check")) != (index is not None) \
-                or (index is not None and index != self.next_index):
-            self.error = f"unexpected result frame {name!r}" + (f" #{index}" if index is not None else "")
-            return
-        key = f"{name}-{index:03d}" if index is not None else name
-        self.frames[key] = body
-        self.arrived[key] = time.monotonic()
-        if name == "check":
-            self.next_index += 1
-        self.state = {"importing": "imported", "import_error": "closed", "start": "running",
-                      "check": "checked", "done": "closed"}[name]
-
-
 def _ran_out_of_memory(folders: list[Path]) -> bool:
     """Whether a memory cgroup among ``folders`` hit its limit (an OOM kill, or allocations refused)."""
     for folder in folders:
@@ -541,7 +452,7 @@ class Sandbox:
                 child = WarmChild(read_status)
             else:
                 (self.root / "spec.json").write_text(json.dumps(spec))
-                jail = [*python(["grader.sandbox", "jail"]), str(self.root / "spec.json"), str(write_results),
+                jail = [*python(["grader.jail"]), str(self.root / "spec.json"), str(write_results),
                         *([str(read_gate)] if gated else [])]
                 child = ColdChild(subprocess.Popen(
                     jail, cwd=self.root, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, stdin=subprocess.DEVNULL,
@@ -587,11 +498,6 @@ class Sandbox:
             if channel.error and child.poll() is None:
                 child.kill()
         return False
-
-
-def python(module_args: list[str]) -> list[str]:
-    """``python -m grader.<module_args...>`` in isolated mode (no student file can shadow a package)."""
-    return [sys.executable, "-I", "-c", _bootstrap(), *module_args]
 
 
 class Started:
@@ -658,7 +564,6 @@ class Started:
 
 
 GO = b"g"  # the byte that opens a gate
-GATE = 5  # the gate's file descriptor in a gated child
 DRAIN_SECONDS = 5.0  # how long a child that sent ``done`` has to end, however late its rest is read
 ABANDON_SECONDS = 10.0  # how long a child never let go has to notice its closed gate before it is killed
 
@@ -742,13 +647,6 @@ class WarmChild:
 
 
 @lru_cache(maxsize=1)
-def _bootstrap() -> str:
-    package_parent = str(Path(grader.__file__).resolve().parent.parent)
-    return (f"import sys; sys.path.insert(0, {package_parent!r}); import runpy; "
-            f"sys.argv = sys.argv[1:]; runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)")
-
-
-@lru_cache(maxsize=1)
 def _binds() -> list[str]:
     """What the child sees, read-only: the system, Python and its packages, and the grader package."""
     import site
@@ -798,312 +696,6 @@ def _devices(cuda: bool) -> list[str]:
 
 # --- the jail: trusted code in the child, before the student's ---------------------------------
 
-CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = (
-    0x00020000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000)
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
-MNT_DETACH = 2
-PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP = 1, 38, 24
-SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}.get(os.uname().machine)
-
-
-class JailError(Exception):
-    pass
-
-
-def _libc():
-    libc = ctypes.CDLL(None, use_errno=True)
-    return libc
-
-
-def _check(result: int, what: str) -> None:
-    if result != 0:
-        err = ctypes.get_errno()
-        raise JailError(f"{what}: {os.strerror(err)}")
-
-
-def _mount(libc, source, target, fstype, flags, data=None) -> None:
-    _check(libc.mount(source and source.encode(), target.encode(), fstype and fstype.encode(),
-                      ctypes.c_ulong(flags), data and data.encode()), f"mount {source} on {target}")
-
-
-def _die_with_parent(libc) -> None:
-    parent = os.getppid()
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:  # the parent died before the request took effect
-        os._exit(137)
-
-
-def _build_root(libc, spec: dict) -> None:
-    """Mount the child's file system under ``spec['root']`` and make it the root."""
-    new = spec["root"]
-    size = spec["scratch_bytes"]
-    uid = spec["uid"] if spec["uid"] is not None else 0
-    _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)
-    _mount(libc, "tmpfs", new, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=755")
-
-    def inside(path: str) -> str:
-        return os.path.join(new, path.lstrip("/"))
-
-    # first the scratch folders: something bound below (a venv under /tmp) stays visible
-    for folder, mode in (("/tmp", "1777"), (WORK, "700")):
-        os.makedirs(inside(folder), exist_ok=True)
-        _mount(libc, "tmpfs", inside(folder), "tmpfs", MS_NOSUID | MS_NODEV,
-               f"size={size},mode={mode},uid={uid},gid={uid}" if folder == WORK else f"size={size},mode={mode}")
-    for path in Path(spec["submission"]).iterdir():
-        shutil.copyfile(path, inside(f"{WORK}/{path.name}"))
-        os.chown(inside(f"{WORK}/{path.name}"), uid, uid)
-    for path in spec["binds"]:
-        if os.path.islink(path) and os.path.dirname(path) == "/":  # /bin -> usr/bin on merged-/usr systems
-            os.symlink(os.readlink(path), inside(path))
-            continue
-        target = inside(os.path.realpath(path))
-        if os.path.isdir(target) and os.path.ismount(target):
-            continue
-        os.makedirs(target, exist_ok=True)
-        mask = spec["masks"].get(os.path.realpath(path))
-        if mask:  # the tree without its data files (grader/view.py)
-            _mount(libc, "overlay", target, "overlay", MS_RDONLY | MS_NOSUID | MS_NODEV,
-                   view.overlay_options(mask, os.path.realpath(path)))
-            continue
-        _mount(libc, os.path.realpath(path), target, None, MS_BIND)
-        _mount(libc, None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
-    for path in spec["hide"]:  # inside something bound: cover it with an empty read-only folder
-        target = inside(path)
-        if os.path.isdir(target):
-            _mount(libc, "tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=555")
-        elif os.path.isfile(target):
-            _mount(libc, "/dev/null", target, None, MS_BIND)
-    os.makedirs(inside("/dev"))
-    _mount(libc, "tmpfs", inside("/dev"), "tmpfs", MS_NOSUID, "size=64k,mode=755")
-    for device in spec["devices"]:
-        if os.path.isdir(device):  # e.g. /dev/nvidia-caps
-            os.makedirs(inside(device))
-            _mount(libc, device, inside(device), None, MS_BIND | MS_REC)
-        else:
-            open(inside(device), "w").close()
-            _mount(libc, device, inside(device), None, MS_BIND)
-    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
-                         ("stderr", "/proc/self/fd/2")):
-        os.symlink(target, inside(f"/dev/{name}"))
-    os.makedirs(inside("/dev/shm"))
-    _mount(libc, "tmpfs", inside("/dev/shm"), "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777")
-    if spec["pack"]:
-        os.makedirs(inside(os.path.dirname(PACK_INSIDE)))
-        open(inside(PACK_INSIDE), "w").close()
-        _mount(libc, spec["pack"], inside(PACK_INSIDE), None, MS_BIND)
-        _mount(libc, None, inside(PACK_INSIDE), None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
-    os.makedirs(inside("/proc"))
-    _mount(libc, "proc", inside("/proc"), "proc", MS_NOSUID | MS_NODEV)
-    _mount(libc, None, new, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
-    os.chdir(new)
-    if SYS_PIVOT_ROOT is not None and libc.syscall(SYS_PIVOT_ROOT, b".", b".") == 0:
-        _check(libc.umount2(b".", MNT_DETACH), "detach the old root")
-    else:
-        os.chroot(".")
-    os.chdir("/")
-
-
-def _enter_user_namespace(libc) -> None:
-    uid, gid = os.getuid(), os.getgid()
-    _check(libc.unshare(CLONE_NEWUSER), "unshare(user)")
-    Path("/proc/self/setgroups").write_text("deny")
-    Path("/proc/self/uid_map").write_text(f"0 {uid} 1")
-    Path("/proc/self/gid_map").write_text(f"0 {gid} 1")
-
-
-def _drop_privileges(libc, spec: dict) -> None:
-    for name, (soft, hard) in spec["rlimits"].items():
-        resource.setrlimit(getattr(resource, name), (int(soft), int(hard)))
-    if spec["uid"] is not None:
-        uid = spec["uid"]
-        os.setgroups([])
-        os.setresgid(uid, uid, uid)
-        os.setresuid(uid, uid, uid)  # from root to an ordinary uid: every capability goes with it
-    else:
-        for cap in range(64):  # unprivileged in a user namespace: give up the namespace's capabilities too
-            libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
-        header = (ctypes.c_uint32 * 2)(0x20080522, 0)
-        data = (ctypes.c_uint32 * 6)()
-        libc.capset(header, data)
-    _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
-    _die_with_parent(libc)  # again: a change of uid clears the request
-
-
-def jail(spec: dict, channel_fd: int, status_fd: int | None = None, gate_fd: int | None = None) -> None:
-    """Enter the namespaces, fork process 1 of the new pid namespace, and there build the root and run the worker.
-
-    Cold (``status_fd`` None): process 1 execs ``spec['argv']`` and the keeper exits as it did. Warm
-    (forked from the zygote): the keeper reports ``pid``/``exit``/``signal`` lines on ``status_fd``
-    and process 1 runs the worker in the already-initialised interpreter. ``gate_fd``: the gate's read
-    end, which process 1 gets as ``GATE`` (the keeper closes it).
-    """
-    libc = _libc()
-    if gate_fd is not None and gate_fd != GATE:  # to GATE, clear of the channel's 3 (a cold jail's fds are any)
-        moved = fcntl.fcntl(gate_fd, fcntl.F_DUPFD, 16)
-        os.close(gate_fd)
-        if channel_fd == GATE:
-            channel_fd = fcntl.fcntl(channel_fd, fcntl.F_DUPFD, 16)
-            os.close(GATE)
-        os.dup2(moved, GATE)
-        os.close(moved)
-    _die_with_parent(libc)
-    if spec["namespaces"]:
-        if spec["user_namespace"]:
-            _enter_user_namespace(libc)
-        _check(libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS),
-               "unshare(mount, net, pid, ipc, uts)")
-        pid = os.fork()
-        if pid:  # stay as the namespace's keeper: its death (or ours) ends everything inside
-            if gate_fd is not None:
-                os.close(GATE)
-            if status_fd is not None:
-                os.close(channel_fd)  # only process 1 speaks on the channel; EOF comes when it is gone
-                os.write(status_fd, f"pid {os.getpid()}\n".encode())
-            _, status = os.waitpid(pid, 0)
-            if status_fd is not None:
-                line = f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else f"exit {os.WEXITSTATUS(status)}"
-                os.write(status_fd, f"{line}\n".encode())
-                os._exit(0)
-            if os.WIFSIGNALED(status):
-                signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
-                os.kill(os.getpid(), os.WTERMSIG(status))
-            os._exit(os.waitstatus_to_exitcode(status))
-        _die_with_parent(libc)
-    if status_fd is not None:
-        os.close(status_fd)
-    for folder in spec["cgroups"]:
-        Path(folder, "cgroup.procs").write_text(str(os.getpid()))
-    if spec["namespaces"]:
-        _build_root(libc, spec)
-    os.chdir(spec["cwd"])
-    if channel_fd != 3:
-        os.dup2(channel_fd, 3)
-        os.close(channel_fd)
-    _drop_privileges(libc, spec)
-    if status_fd is None:
-        os.execve(spec["argv"][0], spec["argv"], spec["env"])
-    _run_warm(spec)
-
-
-# --- warm workers: a clean parent that has imported torch and the grader, forking one child per run --------
-
-
-def _preload(only: str) -> None:
-    """What every worker imports, once, in the zygote: torch, the grader, the rubrics of the exercises ``only``
-    names (every one when empty or unknown) and what their code imports at a cost (``Exercise.warm``)."""
-    import importlib
-
-    import torch  # noqa: F401
-
-    from . import GraderError, checks, course, data, payload, probes, rubric, worker  # noqa: F401
-
-    try:
-        exercises = rubric.select(only or None)
-    except GraderError:  # the run reports it
-        exercises = [rubric.load(name) for name in rubric.exercise_names()]
-    for module in sorted({m for e in exercises for m in e.warm}):
-        importlib.import_module(module)  # matplotlib's backend: MPLBACKEND=Agg in the zygote's environment
-
-
-def _run_warm(spec: dict) -> None:
-    """Process 1 of a warm child: the environment of ``spec``, then the worker's ``main``, in this interpreter."""
-    import torch
-
-    from . import worker
-
-    os.environ.clear()
-    os.environ.update(spec["env"])
-    torch.set_num_threads(int(spec["env"].get("OMP_NUM_THREADS", "1")))
-    code = 1
-    try:
-        code = worker.main(spec["argv"][spec["argv"].index("grader.worker") + 1:]) or 0
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-
-
-def zygote(control_fd: int, only: str = "") -> None:
-    """Serve spawn requests (a spec and three pipes) from the grader until it closes the control socket; ``only``:
-    the exercises whose imports it makes first (``_preload``)."""
-    import socket
-
-    libc = _libc()
-    _die_with_parent(libc)
-    control = socket.socket(fileno=control_fd)
-    _preload(only)
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel: keepers report their end
-    while True:
-        try:
-            message, fds, _, _ = socket.recv_fds(control, 1 << 20, 4)
-        except OSError:
-            break
-        if not message:
-            break
-        if len(fds) not in (3, 4):
-            for fd in fds:
-                os.close(fd)
-            continue
-        if os.fork() == 0:
-            try:
-                control.close()
-                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                channel, output, status, *gate = fds
-                fds = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 16) for fd in fds]  # above the targets: no clobbering
-                for fd, target in zip(fds, (3, 1, 4, GATE)):
-                    os.dup2(fd, target)
-                os.dup2(1, 2)
-                os.closerange(GATE + 1 if gate else GATE, 1 << 16)  # nothing of the zygote's stays open (its control
-                os.setsid()                                             # socket least of all)
-                jail(json.loads(message), 3, 4, GATE if gate else None)
-            except BaseException as exc:  # noqa: BLE001 (report, never return into the zygote's loop)
-                os.write(2, f"grader sandbox: cannot set up the child: {exc}\n".encode())
-            os._exit(70)
-        for fd in fds:
-            os.close(fd)
-    os._exit(0)  # nothing to save: skip tearing down torch (a second or more)
-
-
-class Zygote:
-    """The grader's handle on its zygote process: ``spawn`` sends a spec and the child's three pipe ends."""
-
-    def __init__(self, only: str | None = None):
-        import socket
-
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.scratch = tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-zygote-")  # matplotlib's cache
-        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-               "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg", "OMP_WAIT_POLICY": "PASSIVE", "PYTHONHASHSEED": "0",
-               "PYTHONDONTWRITEBYTECODE": "1", "HOME": self.scratch, "MPLCONFIGDIR": self.scratch}
-        self.process = subprocess.Popen([sys.executable, "-I", "-c", _bootstrap(), "grader.sandbox", "zygote",
-                                         str(theirs.fileno()), only or ""], pass_fds=(theirs.fileno(),), env=env,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
-        theirs.close()
-        self.control, self.lock = ours, threading.Lock()
-
-    def spawn(self, spec: dict, fds: list[int]) -> None:
-        import socket
-
-        with self.lock:
-            socket.send_fds(self.control, [json.dumps(spec).encode()], fds)
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def close(self, at_once: bool = False) -> None:
-        """End the zygote: it exits when its control socket closes, once its imports are done (``at_once``: now,
-        when the run gave up before needing it)."""
-        self.control.close()
-        try:
-            if at_once:
-                self.process.kill()
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        shutil.rmtree(self.scratch, ignore_errors=True)
-
-
 _ZYGOTE: Zygote | None = None
 
 
@@ -1112,7 +704,7 @@ def start_warm(only: str | None = None) -> bool:
     (``--only``; None: every one); False when runs stay cold."""
     global _ZYGOTE
     if _ZYGOTE is None and detect().namespaces and os.environ.get("GRADER_WARM", "1") != "0":
-        _ZYGOTE = Zygote(only)
+        _ZYGOTE = Zygote(only, tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-zygote-"))  # its scratch
     return _ZYGOTE is not None
 
 
@@ -1198,21 +790,3 @@ def _masked_trees() -> set[str]:
     return {os.path.realpath(p) for p in _binds()
             if os.path.realpath(p) not in ("/etc", "/sys", package) and os.path.isdir(p)
             and not (os.path.islink(p) and os.path.dirname(p) == "/")}
-
-
-def main(argv: list[str]) -> int:
-    try:
-        if len(argv) in (3, 4) and argv[0] == "jail":
-            jail(json.loads(Path(argv[1]).read_text()), int(argv[2]), None, int(argv[3]) if len(argv) == 4 else None)
-        if len(argv) in (2, 3) and argv[0] == "zygote":
-            zygote(int(argv[1]), *argv[2:])
-            return 0
-    except (JailError, OSError) as exc:
-        print(f"grader sandbox: cannot set up the child: {exc}", file=sys.stderr)
-        return 70
-    print("usage: python -m grader.sandbox jail SPEC CHANNEL_FD [GATE_FD] | zygote CONTROL_FD", file=sys.stderr)
-    return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

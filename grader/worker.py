@@ -39,7 +39,7 @@ def send(name: str, body: bytes = b"", index: int | None = None) -> None:
         data = data[written:]
 
 
-GATE = 5  # a gated worker's gate (grader/sandbox.py: Sandbox.start)
+GATE = 5  # a gated worker's gate (grader/jail.py's GATE; grader/sandbox.py: Sandbox.start)
 
 
 def _opened() -> bool:

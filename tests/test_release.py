@@ -126,7 +126,8 @@ def test_the_student_repository_holds_no_solution_and_no_reference(student_repo)
         assert not MARKERS.search(text), path
         leaked = [line for line in lines if line in text]
         assert not leaked, f"{path} holds solution lines {leaked[:3]}"
-    for name in ("release.py", "grading.py", "sandbox.py", "worker.py", "cli.py"):
+    for name in ("release.py", "grading.py", "sandbox.py", "jail.py", "zygote.py", "channel.py", "worker.py",
+                 "cli.py"):
         assert not (student_repo / "grader" / name).exists()
     assert (student_repo / "README.md").read_text().startswith("# ")
 
