@@ -168,8 +168,10 @@ def _measure(course: Course, exercises: list[str], work: Path, repeats: int, cla
         Row("  reporting", phases["reporting"]),
         Row("grade one reference submission, results stored", stored, note="wall; the reference's results read"))
     light = [e for e in LIGHT if e in exercises]
+    light_one = None  # (its exercises, its median wall) when the light exercises are measured alone too
     if light and light != exercises:
         times = [grade(one, f"light-{i}", 1, store, light) for i in range(repeats)]
+        light_one = (light, statistics.median(times))
         add(Row(f"  the same, {', '.join(e.split('_')[0] for e in light)} only", times, note="wall, results stored"))
     if warm:
         add(Row("  the same, a fresh interpreter per child", cold, note="GRADER_WARM=0"))
@@ -201,7 +203,7 @@ def _measure(course: Course, exercises: list[str], work: Path, repeats: int, cla
 
     if nbgrader:
         _nbgrader_rows(course, exercises, work, repeats, min(class_size, 3), statistics.median(stored),
-                       per_submission[1], add, progress)
+                       per_submission[1], add, progress, light_one)
 
 
 def _beyond(out: Path) -> list[tuple[float, float, float]]:
@@ -247,7 +249,7 @@ def _gradescope(course: Course, exercises: list[str], work: Path, repeats: int, 
 
 
 def _nbgrader_rows(course: Course, exercises: list[str], work: Path, repeats: int, students: int, one: float,
-                   per_submission: float, add, progress) -> None:
+                   per_submission: float, add, progress, light: tuple[list[str], float] | None = None) -> None:
     binary = Path(sys.executable).with_name("nbgrader")
     if not binary.exists():
         add(Row("nbgrader autograde, same notebooks", [],
@@ -257,18 +259,18 @@ def _nbgrader_rows(course: Course, exercises: list[str], work: Path, repeats: in
 
     env = {"PATH": f"{binary.parent}{os.pathsep}{os.environ.get('PATH', '')}", "COURSE_PACK_ROOT": str(course.root)}
 
-    def autograde(tag: str, copies: int) -> float:
+    def autograde(tag: str, copies: int, names: list[str] = exercises) -> float:
         """nbgrader's own commands: one ``autograde`` per exercise over ``copies`` submitted reference notebooks."""
         nb = work / f"nbgrader-{tag}"
-        write_course(course, nb, only=",".join(exercises))
-        for name in exercises:
+        write_course(course, nb, only=",".join(names))
+        for name in names:
             _timed([str(binary), "generate_assignment", name, "--force"], nb, env)
             for j in range(copies):
                 target = nb / "submitted" / f"ref{j:03d}" / name
                 target.mkdir(parents=True)
                 shutil.copy(nb / "source" / name / f"{name}.ipynb", target)
         start = time.perf_counter()
-        for name in exercises:
+        for name in names:
             _timed([str(binary), "autograde", name, "--create", "--force"], nb, env)
         seconds = time.perf_counter() - start
         shutil.rmtree(nb, ignore_errors=True)
@@ -280,6 +282,16 @@ def _nbgrader_rows(course: Course, exercises: list[str], work: Path, repeats: in
         times.append(autograde(f"one-{i}", 1))
     add(Row("nbgrader autograde, same notebooks", times, note="one `autograde` per exercise"),
         Row("nbgrader / grader, one submission", [t / one for t in times], unit="x", note="higher: grader faster"))
+    if light is not None:
+        names, seconds = light
+        shown = ", ".join(e.split("_")[0] for e in names)
+        light_times = []
+        for i in range(repeats):
+            progress(f"bench: nbgrader autograde, one submission of {shown} ({i + 1}/{repeats})")
+            light_times.append(autograde(f"light-{i}", 1, names))
+        add(Row(f"nbgrader autograde, {shown} only", light_times, note="one `autograde` per exercise"),
+            Row(f"nbgrader / grader, one submission of {shown}", [t / seconds for t in light_times], unit="x",
+                note="grader: results stored"))
     for i in range(repeats):
         progress(f"bench: nbgrader autograde, {students} submissions ({i + 1}/{repeats})")
         class_times.append(autograde(f"class-{i}", students) / students)

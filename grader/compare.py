@@ -14,6 +14,12 @@ import torch
 from .payload import Value
 
 
+def warm() -> None:
+    """Make torch's first comparison now: ``torch.testing`` imports its distributed-tensor support on first use
+    (half a second), which a run's first judge would otherwise wait for."""
+    torch.testing.assert_close(torch.zeros(1), torch.zeros(1))
+
+
 def unchecked(exc: BaseException) -> str:
     """What a verdict says when the results could not be checked: the kind of problem, not a traceback."""
     text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""

@@ -27,7 +27,7 @@ import torch
 
 import grader
 
-from . import GraderError, data, deadlines, fresh, rubric, shards
+from . import GraderError, compare, data, deadlines, fresh, rubric, shards
 from .checks import CheckResult, judge_check
 from .course import Course
 from .escaping import terminal
@@ -409,7 +409,8 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
                 finally:
                     timing["preflight"] += time.monotonic() - begin
 
-            # the reference is checked in a thread of its own while the first children run
+            # the reference is checked in a thread of its own while the first children run, after the judges' warm-up
+            checking.submit(compare.warm)
             expected = {e.name: checking.submit(checked, e) for e in needed}
             pack = scratch / "data.safetensors"
             store.write_pack(pack, pack_key(course))  # stored beside the reference's results, like them by key

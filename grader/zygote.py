@@ -10,8 +10,10 @@ grader module in a fresh, isolated interpreter.
 from __future__ import annotations
 
 import fcntl
+import importlib
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -37,11 +39,10 @@ def python(module_args: list[str]) -> list[str]:
     return [sys.executable, "-I", "-c", _bootstrap(), *module_args]
 
 
-def _preload(only: str) -> None:
-    """What every worker imports, once, in the zygote: torch, the grader, the rubrics of the exercises ``only``
-    names (every one when empty or unknown) and what their code imports at a cost (``Exercise.warm``)."""
-    import importlib
-
+def _preload(only: str) -> list[str]:
+    """What every worker imports, once, in the zygote: torch, the grader and the rubrics of the exercises ``only``
+    names (every one when empty or unknown). Returns what their code imports at a cost (``Exercise.warm``), for
+    the zygote to import between spawn requests: a child forked before then imports what it uses itself."""
     import torch  # noqa: F401
 
     from . import GraderError, checks, course, data, payload, probes, rubric, worker  # noqa: F401
@@ -50,8 +51,7 @@ def _preload(only: str) -> None:
         exercises = rubric.select(only or None)
     except GraderError:  # the run reports it
         exercises = [rubric.load(name) for name in rubric.exercise_names()]
-    for module in sorted({m for e in exercises for m in e.warm}):
-        importlib.import_module(module)  # matplotlib's backend: MPLBACKEND=Agg in the zygote's environment
+    return sorted({m for e in exercises for m in e.warm})
 
 
 def run_warm(spec: dict) -> None:
@@ -80,9 +80,12 @@ def zygote(control_fd: int, only: str = "") -> None:
     libc = _libc()
     _die_with_parent(libc)
     control = socket.socket(fileno=control_fd)
-    _preload(only)
+    warm = _preload(only)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel: keepers report their end
     while True:
+        if warm and not select.select([control], [], [], 0)[0]:  # nothing to fork now: the next costly import
+            importlib.import_module(warm.pop(0))  # matplotlib's backend: MPLBACKEND=Agg in the zygote's environment
+            continue
         try:
             message, fds, _, _ = socket.recv_fds(control, 1 << 20, 4)
         except OSError:
