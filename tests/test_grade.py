@@ -52,7 +52,7 @@ def graded(tmp_path_factory):
         "ben": stub_files(FIRST_THREE),
         "cy": {f"{EX01}.py": "def make_grid(n_rows, n_cols, device):\n    return [\n", f"{EX03}.py": "import torch\n"},
         "dee": {f"{EX02}.py": EXITS_IN_BACKWARD},
-        "eve": {f"{EX01}.py": LOOPS_IN_LAST_VISIBLE_CHECK},
+        "eve": {f"{EX01}.py": LOOPS_IN_LAST_VISIBLE_CHECK, f"{EX02}.py": reference_files([EX02])[f"{EX02}.py"]},
         "fay": {f"{EX01}.py": TAMPERS},
         "gus": {f"{EX03}.py": "import sys\nsys.exit(4)\n"},
     })
@@ -188,6 +188,15 @@ def test_a_loop_is_stopped_at_the_time_limit_and_earlier_checks_count(graded):
     assert tests[f"{EX01}: accumulated_grad"]["status"] == "passed"
     visible_before = sum(c.points for c in rubric.load(EX01).checks if not c.hidden and c.id != "per_batch_grads")
     assert float(gradebook(out)["eve"][EX01]) == visible_before
+
+
+def test_the_next_exercise_held_while_a_loop_runs_out_its_limit_has_its_own_whole_limit(graded):
+    """eve's exercise 2 was started while her exercise 1 looped (the pipeline starts the next child ahead) and waited
+    at its gate past the 25 s limit: its own limit counts from its go, so it is graded in full."""
+    _, out = graded
+    record = json.loads((out / "eve" / "record.json").read_text())
+    second = next(e for e in record["exercises"] if e["exercise"] == EX02)
+    assert second["status"] == "graded" and float(gradebook(out)["eve"][EX02]) == total_points(EX02)
 
 
 def test_tampering_in_the_child_changes_nothing_but_its_own_outputs(graded):

@@ -545,7 +545,7 @@ def test_any_return_code_is_told(code, how):
 
 
 def test_a_judge_that_still_raises_is_an_error_verdict_on_its_check(tmp_path, monkeypatch):
-    import grader.grading
+    import grader.exercise_run
 
     g = grade_exercise()
     first, second = g.checks[:2]
@@ -555,14 +555,14 @@ def test_a_judge_that_still_raises_is_an_error_verdict_on_its_check(tmp_path, mo
     frames = {"importing": b"", "start-000": b"", "check-000": b"", "start-001": b"", "check-001": b""}
     run = SimpleNamespace(tampered="", timed_out=False, out_of_memory=False, cpu_exceeded=False, returncode=-9,
                           frames=frames)
-    real = grader.grading.judge_check
+    real = grader.exercise_run.judge_check
 
     def judge(exercise, check, *args, **kwargs):
         if check is second:
             raise RuntimeError("a fault of the grader's")
         return real(exercise, check, *args, **kwargs)
 
-    monkeypatch.setattr(grader.grading, "judge_check", judge)
+    monkeypatch.setattr(grader.exercise_run, "judge_check", judge)
     verdicts, status, message = g._judge(tmp_path, run)
     assert verdicts[0].passed
     assert verdicts[1].status == "error" and verdicts[1].message.startswith(
