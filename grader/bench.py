@@ -142,7 +142,7 @@ def _measure(course: Course, exercises: list[str], work: Path, repeats: int, cla
         for _ in range(repeats)]))
 
     warm = device == "cpu"  # warm workers fork a CPU-only interpreter; CUDA children always start fresh
-    phases: dict[str, list[float]] = {k: [] for k in ("total", "preflight", "start-up", "checks", "reporting")}
+    phases: dict[str, list[float]] = {k: [] for k in ("total", "preflight", "beyond", "checks", "reporting")}
     stored, cold, bare = [], [], []
     progress("bench: the reference's results into the bench's store")
     _timed([*_grader(), "--course", str(course.root), "preflight", "--device", device, "--only", ",".join(exercises)],
@@ -153,7 +153,7 @@ def _measure(course: Course, exercises: list[str], work: Path, repeats: int, cla
         timing = json.loads((work / f"one-{i}" / "run.json").read_text())["timing"]
         wall, checks, _ = _beyond(work / f"one-{i}")[0]
         phases["preflight"].append(timing["preflight"])
-        phases["start-up"].append(wall - checks)
+        phases["beyond"].append(wall - checks)
         phases["checks"].append(checks)
         phases["reporting"].append(timing["reporting"])
         stored.append(grade(one, f"stored-{i}", 1, store))
@@ -162,7 +162,7 @@ def _measure(course: Course, exercises: list[str], work: Path, repeats: int, cla
     add(Row("grade one reference submission, the reference checked", phases["total"],
             note="wall, CLI start to exit; no stored results"),
         Row("  reference preflight", phases["preflight"], note="a thread beside the first children"),
-        Row("  the submission: beyond its checks", phases["start-up"],
+        Row("  the submission: beyond its checks", phases["beyond"],
             note=f"{len(exercises)} children: start-up not hidden, imports, waits, judging"),
         Row("  the submission: its checks", phases["checks"], note="in the children, first start to last result"),
         Row("  reporting", phases["reporting"]),

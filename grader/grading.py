@@ -199,7 +199,7 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
             graders = {e.name: GradeExercise(e, expected[e.name], device, limits[e.name], hide, pack, slots)
                        for e in needed}
 
-        def referencefailed() -> bool:
+        def reference_failed() -> bool:
             return any(f.done() and not f.cancelled() and f.exception() is not None for f in expected.values())
 
         def again(g: GradeExercise, submission: Submission, first: Future) -> ExerciseResult:
@@ -207,14 +207,14 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
             try:
                 result = first.result()
             except Exception as exc:
-                if referencefailed():  # nobody is graded against a reference that fails its checks
+                if reference_failed():  # nobody is graded against a reference that fails its checks
                     raise
                 result = grader_failure(g.exercise, exc)
             if result.status == "grader_failure" and not stopping.is_set():
                 try:
                     result = g(submission)
                 except Exception as exc:
-                    if referencefailed():
+                    if reference_failed():
                         raise
                     result = grader_failure(g.exercise, exc)
             return result
@@ -277,7 +277,7 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
                 save_student(out, result)
                 return result
             except Exception as exc:  # a fault of the grader's for this student: the rest of the class goes on
-                if referencefailed():
+                if reference_failed():
                     raise
                 result = finish(plan, [grader_failure(e, exc) for e in plan.todo], begin)
                 try:

@@ -470,35 +470,6 @@ class Sandbox:
                     os.close(fd)
         return Started(self, child, read_results, read_output, write_gate, limits)
 
-    @staticmethod
-    def _pump(child, read_results: int, read_output: int, channel: Channel, output: OutputTail,
-              deadline: float, stop_when_done: bool = False) -> bool:
-        """Read results and output until the child ends (``stop_when_done``: or its ``done`` frame is in) or the
-        deadline passes; True when it was too late."""
-        sinks = {read_results: channel.feed, read_output: output.feed, **child.sinks()}
-        open_fds = list(sinks)
-        ended_at = None
-        while open_fds and not (stop_when_done and "done" in channel.frames):
-            now = time.monotonic()
-            if child.poll() is not None:
-                ended_at = ended_at or now
-                if now - ended_at > 1.0:  # without a pid namespace a detached process may hold the pipes open
-                    break
-            elif now >= deadline:
-                return True
-            ready, _, _ = select.select(open_fds, [], [], max(0.0, min(0.25, deadline - now)))
-            for fd in ready:
-                data = os.read(fd, 1 << 20)
-                if data:
-                    sinks[fd](data)
-                else:
-                    open_fds.remove(fd)
-                    if fd in child.sinks():
-                        child.closed()
-            if channel.error and child.poll() is None:
-                child.kill()
-        return False
-
 
 class Started:
     """A child started in its jail: ``go`` lets it run (a gated worker waits until then), ``until_done`` reads until
@@ -527,8 +498,7 @@ class Started:
     def until_done(self) -> None:
         """Read the child's frames and output until it has sent ``done``, has ended, or is out of time."""
         if not self.timed_out:
-            self.timed_out = Sandbox._pump(self.child, self.read_results, self.read_output, self.channel,
-                                           self.output, self.deadline, stop_when_done=True)
+            self.timed_out = self._read(self.deadline, stop_when_done=True)
 
     def finish(self) -> ChildRun:
         """Read the rest, end the child (killed if it is still running), remove its cgroups; how it ended."""
@@ -536,8 +506,7 @@ class Started:
             if not self.timed_out:
                 done = "done" in self.channel.frames  # in time: what is left (its last output) is read, not timed
                 deadline = max(self.deadline, time.monotonic() + DRAIN_SECONDS) if done else self.deadline
-                self.timed_out = Sandbox._pump(self.child, self.read_results, self.read_output, self.channel,
-                                               self.output, deadline) and not done
+                self.timed_out = self._read(deadline) and not done
         finally:
             self.child.kill()
             self.child.wait()
@@ -561,6 +530,34 @@ class Started:
             self.begin = time.monotonic()
             self.deadline = self.begin + ABANDON_SECONDS
         self.finish()
+
+    def _read(self, deadline: float, stop_when_done: bool = False) -> bool:
+        """Read results and output until the child ends (``stop_when_done``: or its ``done`` frame is in) or the
+        deadline passes; True when it was too late."""
+        child, channel = self.child, self.channel
+        sinks = {self.read_results: channel.feed, self.read_output: self.output.feed, **child.sinks()}
+        open_fds = list(sinks)
+        ended_at = None
+        while open_fds and not (stop_when_done and "done" in channel.frames):
+            now = time.monotonic()
+            if child.poll() is not None:
+                ended_at = ended_at or now
+                if now - ended_at > 1.0:  # without a pid namespace a detached process may hold the pipes open
+                    break
+            elif now >= deadline:
+                return True
+            ready, _, _ = select.select(open_fds, [], [], max(0.0, min(0.25, deadline - now)))
+            for fd in ready:
+                data = os.read(fd, 1 << 20)
+                if data:
+                    sinks[fd](data)
+                else:
+                    open_fds.remove(fd)
+                    if fd in child.sinks():
+                        child.closed()
+            if channel.error and child.poll() is None:
+                child.kill()
+        return False
 
 
 GO = b"g"  # the byte that opens a gate

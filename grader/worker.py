@@ -28,6 +28,8 @@ import os
 import sys
 from pathlib import Path
 
+from grader.jail import GATE  # a gated worker's gate (grader/sandbox.py: Sandbox.start)
+
 CHANNEL = 3
 
 
@@ -37,9 +39,6 @@ def send(name: str, body: bytes = b"", index: int | None = None) -> None:
     while data:
         written = os.write(CHANNEL, data)
         data = data[written:]
-
-
-GATE = 5  # a gated worker's gate (grader/jail.py's GATE; grader/sandbox.py: Sandbox.start)
 
 
 def _opened() -> bool:
