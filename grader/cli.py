@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from . import GraderError, __version__
-from .course import Course
+from .course import Course, views
 from .escaping import multiline
 from .sandbox import started_early
 
@@ -64,11 +64,12 @@ def cmd_release(args) -> int:
 
 
 def cmd_grade(args) -> int:
-    with started_early(args.device, args.only):  # the sandbox's slow starts begin before this process imports torch
-        from .grading import grade_class
+    course = _course(args)
+    with started_early(args.device, args.only, views(course)):  # the sandbox's slow starts begin before this
+        from .grading import grade_class                           # process imports torch
 
         return grade_class(
-            course=_course(args), submissions=Path(args.submissions), out=Path(args.out), device=args.device,
+            course=course, submissions=Path(args.submissions), out=Path(args.out), device=args.device,
             only=args.only, jobs=args.jobs, time_limit=args.time_limit, force=args.force,
             memory_limit=args.memory_limit, shard=args.shard, students=args.students, deadline=args.deadline,
             late_policy=args.late_policy, timestamps=Path(args.timestamps) if args.timestamps else None)
@@ -85,10 +86,11 @@ def cmd_gradescope_build(args) -> int:
 
 
 def cmd_gradescope_run(args) -> int:
-    with started_early(args.device, args.only):
+    course = _course(args)
+    with started_early(args.device, args.only, views(course)):
         from .gradescope import run
 
-        run(_course(args), Path(args.submission), Path(args.results), only=args.only, device=args.device,
+        run(course, Path(args.submission), Path(args.results), only=args.only, device=args.device,
             deadline=args.deadline, late_policy=args.late_policy)
     return 0
 
@@ -98,7 +100,9 @@ def cmd_preflight(args) -> int:
     from .preflight import prepare
 
     exercises = rubric.select(args.only)
-    folders = prepare(_course(args), exercises, args.device)
+    course = _course(args)
+    with started_early(None, views=views(course)):  # the view's scans kept too (Gradescope's setup.sh runs this)
+        folders = prepare(course, exercises, args.device)
     where = f"; stored in {folders['data'].parent}" if folders else " (no store: nothing kept)"
     print(f"the reference passes every check of {', '.join(e.name for e in exercises)} on {args.device}{where}")
     return 0

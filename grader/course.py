@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -10,6 +11,9 @@ from types import ModuleType
 import grader
 
 from . import GraderError
+
+STORE_ENV = "GRADER_STORE"  # where the grader keeps what it computed instead of <course>/.grader-store ("off": nowhere)
+FOLDER = ".grader-store"
 
 
 def import_file(path: Path, alias: str) -> ModuleType:
@@ -62,3 +66,18 @@ class Course:
                 raise GraderError(f"the reference solution {path} does not import: "
                                   f"{type(exc).__name__}: {exc}") from exc
         return self._modules[name]
+
+
+def location(course: Course) -> Path | None:
+    """Where the grader keeps what it computed once (the reference's results, the data-free view's scans):
+    ``$GRADER_STORE`` (``off`` for nowhere), else ``.grader-store`` in the course."""
+    chosen = os.environ.get(STORE_ENV, "").strip()
+    if chosen.lower() == "off":
+        return None
+    return Path(chosen).expanduser() if chosen else course.root / FOLDER
+
+
+def views(course: Course) -> Path | None:
+    """Where the data-free view's scans are kept between runs (``grader.view.Scans``), inside the store."""
+    store = location(course)
+    return store / "views" if store is not None else None

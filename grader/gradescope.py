@@ -19,8 +19,8 @@ import zipfile
 from pathlib import Path
 
 from . import GraderError, deadlines, intake, rubric
-from .course import Course
-from .preflight import FOLDER, prepare
+from .course import FOLDER, Course
+from .preflight import prepare
 
 COURSE_FILES = ("pyproject.toml", "README.md")
 COURSE_FOLDERS = ("grader", "reference", "exercises")

@@ -27,14 +27,14 @@ import torch
 import grader
 
 from . import GraderError, compare, data, deadlines, fresh, rubric, shards
-from .course import Course
+from .course import Course, location, views
 from .escaping import terminal
 from .exercise_run import SLOTS_PER_JOB, GradeExercise, Running, failed, grader_failure, settled
 from .expected import Expectations
 from .intake import FindSubmissions, Submission, file_hashes, select_students
 from .kept import Plan, course_order, exercise_settings, merged, plan_class, provenance, run_settings
 from .pages import class_report_html
-from .preflight import Preflight, Store, location, pack_key
+from .preflight import Preflight, Store, pack_key
 from .reports import ExerciseResult, StudentResult, atomic_write, class_table, gradebook_csv, save_student
 from .rubric import Exercise
 from .sandbox import (TEMP_PREFIX, GiB, Limits, allow_children, detect, remove_tree, run_line, start_view, start_warm,
@@ -171,7 +171,7 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
     scratch = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-run-"))
     try:
         if plans:
-            start_view()  # built beside the zygote's imports and the preflight; the first child waits for it
+            start_view(views(course))  # built beside the zygote's imports and the preflight; the first child waits
             if device == "cpu" and start_warm():  # it imports torch while the reference is checked
                 print("sandbox: warm workers (a zygote that has imported torch forks each child)", file=sys.stderr)
             store = Store.opened(location(course))  # made before any child starts, so each one's jail hides it

@@ -28,7 +28,7 @@ import grader
 
 from . import GraderError, calibration, data, fresh, sources
 from .checks import GradcheckConsistent, judge_check
-from .course import Course
+from .course import Course, location
 from .expected import Expectations
 from .payload import Outcome, PayloadError, encode_outcomes, read_outcomes
 from .probes import run_check
@@ -36,8 +36,6 @@ from .rubric import Exercise
 from .torchstate import exclusive
 
 FORMAT = "course-pack stored reference v1"
-STORE_ENV = "GRADER_STORE"  # where records are kept instead of <course>/.grader-store ("off": nowhere)
-FOLDER = ".grader-store"
 LIBRARIES = ("torch", "torchvision", "numpy", "statsmodels", "matplotlib", "safetensors", "mlxtend", "recbole")
 MAX_RECORD_BYTES = 1 << 30
 KEEP = 3  # records kept per exercise (and data packs): this key's and the latest others (another device, seed)
@@ -104,14 +102,6 @@ def _sha256_file(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def location(course: Course) -> Path | None:
-    """Where records are kept: ``$GRADER_STORE`` (``off`` for nowhere), else ``.grader-store`` in the course."""
-    chosen = os.environ.get(STORE_ENV, "").strip()
-    if chosen.lower() == "off":
-        return None
-    return Path(chosen).expanduser() if chosen else course.root / FOLDER
 
 
 class Store:

@@ -105,7 +105,7 @@ class Exercise:
     time_limit: float = 120.0
     checks: list[Check] = field(default_factory=list)
     # what the warm zygote imports before forking this exercise's children, for the code they run: the first
-    # optimizer step imports torch._dynamo (seconds), a figure matplotlib
+    # optimizer step and the first operation on a "meta" tensor import torch._dynamo (seconds), a figure matplotlib
     warm: tuple[str, ...] = ("torch._dynamo", "matplotlib.pyplot")
 
     @property

@@ -706,15 +706,15 @@ def start_warm(only: str | None = None) -> bool:
 
 
 @contextmanager
-def started_early(device: str, only: str | None = None):
-    """Start what a run's first child waits for (the zygote's imports, the data-free view) at once, beside the
-    caller's own imports and intake; both end however the block ends (at once when it raised: a bad argument is
-    told without waiting for starts nothing will use)."""
+def started_early(device: str | None, only: str | None = None, views: Path | None = None):
+    """Start what a run's first child waits for (the zygote's imports, the data-free view, its scans kept in
+    ``views``) at once, beside the caller's own imports and intake; both end however the block ends (at once when
+    it raised: a bad argument is told without waiting for starts nothing will use)."""
     failed = True
     try:
         if device == "cpu":
             start_warm(only)
-        start_view()
+        start_view(views)
         yield
         failed = False
     finally:
@@ -733,24 +733,25 @@ _VIEW: dict[str, str] = {}  # tree -> its mask, while a run's data-free view is 
 _VIEW_STATE: dict = {}  # the thread building it, the folder it lives in
 
 
-def start_view() -> None:
+def start_view(cache: Path | None = None) -> None:
     """Start building this run's data-free view of the trees a child sees (grader/view.py), in a thread; the first
-    child waits for it (``view_ready``). Where the machine cannot make one, children see the trees as they are."""
+    child waits for it (``view_ready``). ``cache``: where the trees' scans are kept between runs (``view.Scans``).
+    Where the machine cannot make a view, children see the trees as they are."""
     if _VIEW_STATE or not detect().namespaces:
         return
     shm = Path("/dev/shm")  # whiteouts are made thousands at a time: a tmpfs makes them in microseconds
     base = shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
     folder = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-view-", dir=base))
     cancel = threading.Event()
-    thread = threading.Thread(target=_build_view, args=(folder, cancel), name="data-free-view", daemon=True)
+    thread = threading.Thread(target=_build_view, args=(folder, cancel, cache), name="data-free-view", daemon=True)
     _VIEW_STATE.update(folder=folder, thread=thread, cancel=cancel)
     thread.start()
 
 
-def _build_view(folder: Path, cancel: threading.Event) -> None:
+def _build_view(folder: Path, cancel: threading.Event, cache: Path | None) -> None:
     trees = [p for p in _binds() if os.path.realpath(p) in _masked_trees()]
     try:
-        _VIEW.update(view.build(trees, folder, cancel.is_set))
+        _VIEW.update(view.build(trees, folder, cancel.is_set, cache))
     except OSError:
         return
     if cancel.is_set():

@@ -12,9 +12,14 @@ own test and sample folders (``tests``, ``test``, ``sample_data``), where data h
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import stat
+import threading
+import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 DATA = re.compile(r"\.(csv|tsv|psv|dat|data|txt|text|arff|json|jsonl|ndjson|xml|yaml|yml|mat|npy|npz|pkl|pickle|"
@@ -45,11 +50,6 @@ def kept(folder: str, name: str, mode: int) -> bool:
     return folder.endswith(METADATA) or not DATA.search(name)
 
 
-def _whiteout(path: str) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    os.mknod(path, stat.S_IFCHR | 0o600, os.makedev(0, 0))
-
-
 class Cancelled(OSError):
     """The view was given up while it was being built (the run ended first)."""
 
@@ -66,29 +66,70 @@ def _kind(entry: os.DirEntry) -> int:
     return entry.stat(follow_symlinks=False).st_mode
 
 
-def _mask_tree(tree: str, mask: str, cancelled=lambda: False) -> int:
-    """Whiteouts in ``mask`` for every entry of ``tree`` a child must not see; returns how many were made.
+@dataclass
+class Scan:
+    """What a child must not see of one tree (``hidden``: paths to white out, relative to the tree), with what that
+    verdict was read from: every folder listed (``folders``: its inode, ctime and mtime, taken before it was
+    listed) and every link's target (``links``: its device, inode and type; None when dangling). A folder's ctime
+    moves whenever an entry is added, removed, renamed or its mode changed, and no program can set it back."""
 
-    A folder holding nothing kept is whited out whole. Nothing is followed: links are kept as links. Raises
-    ``Cancelled`` as soon as ``cancelled()`` says so.
-    """
-    made = 0
+    hidden: list[str] = field(default_factory=list)
+    folders: list[list] = field(default_factory=list)  # [relative, inode, ctime_ns, mtime_ns]
+    links: list[list] = field(default_factory=list)  # [relative, [device, inode, type] or None]
+
+    def current(self, tree: str) -> bool:
+        """Whether ``tree`` is still as this scan read it: every folder the same (one changed or gone says no)
+        and every link resolving to the same file."""
+        for relative, inode, ctime, mtime in self.folders:
+            try:
+                st = os.stat(os.path.join(tree, relative), follow_symlinks=False)
+            except OSError:
+                return False
+            if (st.st_ino, st.st_ctime_ns, st.st_mtime_ns) != (inode, ctime, mtime) or not stat.S_ISDIR(st.st_mode):
+                return False
+        return all(_target(os.path.join(tree, relative)) == target for relative, target in self.links)
+
+    def settled(self, since_ns: int) -> bool:
+        """Whether every folder was last changed well before ``since_ns`` (the scan's start): a folder changed in
+        the same clock tick as its listing could change again without its times moving, so such a scan is used
+        once and never stored."""
+        return all(ctime < since_ns - RACY_NS and mtime < since_ns - RACY_NS for _, _, ctime, mtime in self.folders)
+
+
+RACY_NS = 2_000_000_000  # a folder changed this close to its listing may hide a later change in the same tick
+
+
+def _target(path: str) -> list | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_dev, st.st_ino, stat.S_IFMT(st.st_mode)]
+
+
+def scan(tree: str, cancelled=lambda: False) -> Scan:
+    """Every entry of ``tree`` a child must not see: data files, and folders holding nothing kept, whole. Nothing
+    is followed: links are kept as links. Raises ``Cancelled`` as soon as ``cancelled()`` says so."""
+    found = Scan()
 
     def visit(folder: str, relative: str) -> bool:
-        """Mask what ``folder`` holds; True when it keeps something (so the folder itself must stay)."""
-        nonlocal made
+        """Find what ``folder`` hides; True when it keeps something (so the folder itself must stay)."""
         if cancelled():
             raise Cancelled(f"the view of {tree} was given up")
         try:
+            st = os.stat(folder, follow_symlinks=False)  # before the listing: a change during it moves the ctime
             entries = list(os.scandir(folder))
         except OSError:
-            return True  # unreadable here: leave it as the system made it
+            return True  # unreadable here: leave it as the system made it (its times say when that changes)
+        found.folders.append([relative, st.st_ino, st.st_ctime_ns, st.st_mtime_ns])
         keeps, hidden = False, []
         for entry in entries:
             try:
                 mode = _kind(entry)
             except OSError:
                 continue
+            if stat.S_ISLNK(mode):
+                found.links.append([os.path.join(relative, entry.name), _target(entry.path)])
             if stat.S_ISDIR(mode):
                 if kept(folder, entry.name, mode) and visit(entry.path, os.path.join(relative, entry.name)):
                     keeps = True
@@ -99,24 +140,98 @@ def _mask_tree(tree: str, mask: str, cancelled=lambda: False) -> int:
             else:
                 hidden.append(entry.name)
         if keeps or not relative:
-            for name in hidden:
-                _whiteout(os.path.join(mask, relative, name))
-                made += 1
+            found.hidden.extend(os.path.join(relative, name) for name in hidden)
         return keeps
 
     visit(tree, "")
-    return made
+    return found
 
 
-def build(trees: list[str], folder: Path, cancelled=lambda: False) -> dict[str, str]:
-    """A mask per tree under ``folder``: {tree (real path): its mask folder}. OSError when whiteouts cannot be made
-    (``Cancelled``, one of them, as soon as ``cancelled()`` is true)."""
+def _whiteouts(mask: str, hidden: list[str]) -> int:
+    made: set[str] = set()
+    for relative in hidden:
+        path = os.path.join(mask, relative)
+        parent = os.path.dirname(path)
+        if parent not in made:
+            os.makedirs(parent, exist_ok=True)
+            made.add(parent)
+        os.mknod(path, stat.S_IFCHR | 0o600, os.makedev(0, 0))
+    return len(hidden)
+
+
+def _mask_tree(tree: str, mask: str, cancelled=lambda: False) -> int:
+    """Whiteouts in ``mask`` for every entry of ``tree`` a child must not see (``scan``); returns how many."""
+    return _whiteouts(mask, scan(tree, cancelled).hidden)
+
+
+class Scans:
+    """Scans kept between runs, one file per set of trees (``cache``, in the grader's store, out of every child's
+    reach): a tree's stored scan is used only while it is ``current``, and one that does not read back whole is
+    ignored. The key covers the trees and this module's rules, so a change of either scans again."""
+
+    FORMAT = "course-pack view scan v1"
+    KEEP = 3
+
+    def __init__(self, cache: Path | None, trees: list[str]):
+        self.cache, self.trees = cache, trees
+        key = hashlib.sha256(json.dumps([self.FORMAT, trees]).encode() + Path(__file__).read_bytes()).hexdigest()
+        self.file = cache / f"scan-{key[:24]}.json" if cache else None
+
+    def load(self) -> dict[str, Scan]:
+        """The stored scans that still hold, by tree (none where the file is missing, damaged or another's)."""
+        try:
+            stored = json.loads(self.file.read_text()) if self.file else {}
+            if stored.get("format") != self.FORMAT or stored.get("trees") != self.trees:
+                return {}
+            scans = {tree: Scan(**stored["scans"][tree]) for tree in self.trees}
+            for s in scans.values():
+                if not all(isinstance(h, str) and h and not os.path.isabs(h) and ".." not in h.split(os.sep)
+                           for h in s.hidden):
+                    return {}
+            return {tree: s for tree, s in scans.items() if s.current(tree)}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return {}
+
+    def save(self, scans: dict[str, Scan]) -> None:
+        """Store ``scans`` whole or not at all (renamed into place), pruning the oldest other files."""
+        if self.file is None:
+            return
+        try:
+            self.cache.mkdir(mode=0o700, parents=True, exist_ok=True)
+            tmp = self.file.with_name(f".{self.file.name}.{os.getpid()}.{threading.get_ident()}")
+            tmp.write_text(json.dumps({"format": self.FORMAT, "trees": self.trees,
+                                       "scans": {t: asdict(s) for t, s in scans.items()}}))
+            os.replace(tmp, self.file)
+            others = sorted(self.cache.glob("scan-*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+            torn = [p for p in self.cache.glob(".scan-*") if p.stat().st_mtime < time.time() - 3600]  # a run killed
+            for old in others[self.KEEP:] + torn:                                                     # while writing
+                old.unlink(missing_ok=True)
+        except OSError:  # a store that cannot be written: the next run scans again
+            pass
+
+
+def build(trees: list[str], folder: Path, cancelled=lambda: False, cache: Path | None = None) -> dict[str, str]:
+    """A mask per tree under ``folder``: {tree (real path): its mask folder}. A tree's scan comes from ``cache``
+    (``Scans``) while it still holds, else the tree is scanned and the cache written when every scan is settled.
+    OSError when whiteouts cannot be made (``Cancelled``, one of them, as soon as ``cancelled()`` is true)."""
+    reals = [os.path.realpath(t) for t in trees]
+    stored = Scans(cache, reals)
+    scans = stored.load()
+    scanned, settled = False, True
+    for real in reals:
+        if real not in scans:
+            since = time.time_ns()
+            scans[real] = scan(real, cancelled)
+            scanned, settled = True, settled and scans[real].settled(since)
+    if scanned and settled:
+        stored.save(scans)
     masks = {}
-    for i, tree in enumerate(trees):
-        real = os.path.realpath(tree)
+    for i, real in enumerate(reals):
         mask = folder / f"mask-{i}"
         mask.mkdir(parents=True)
-        _mask_tree(real, str(mask), cancelled)
+        if cancelled():
+            raise Cancelled(f"the view of {real} was given up")
+        _whiteouts(str(mask), scans[real].hidden)
         masks[real] = str(mask)
     return masks
 

@@ -51,7 +51,7 @@ def _preload(only: str) -> list[str]:
         exercises = rubric.select(only or None)
     except GraderError:  # the run reports it
         exercises = [rubric.load(name) for name in rubric.exercise_names()]
-    return sorted({m for e in exercises for m in e.warm})
+    return list(dict.fromkeys(m for e in exercises for m in e.warm))  # in the order the first exercises need them
 
 
 def run_warm(spec: dict) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from grader import rubric
 from grader.course import Course
-from grader.preflight import STORE_ENV
+from grader.course import STORE_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = rubric.exercise_names()
@@ -58,10 +58,14 @@ def visible_points(name: str) -> float:
 
 
 def run_student_pytest(tmp_path: Path, *args: str, root: Path = ROOT, target: str = "exercises") -> tuple[int, dict]:
-    """Run the student plugin in this process, as `pytest TARGET ARGS`; returns (exit code, score JSON)."""
+    """Run the student plugin in this process, as `pytest TARGET ARGS`; returns (exit code, score JSON).
+
+    Without pytest's unraisable-exception plugin: at the end of every session it runs the garbage collector
+    several times over, which in a process holding torch and the tests' own objects cost more than a second a
+    run (the run itself often takes a tenth of that)."""
     score = tmp_path / f"score-{len(list(tmp_path.glob('score-*')))}.json"
     code = pytest.main([str(root / target), "--rootdir", str(root), "-q", "-p", "no:cacheprovider",
-                        "--score-json", str(score), *args])
+                        "-p", "no:unraisableexception", "--score-json", str(score), *args])
     return int(code), (json.loads(score.read_text()) if score.exists() else {})
 
 

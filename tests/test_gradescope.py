@@ -10,7 +10,7 @@ import pytest
 from conftest import EXERCISES, grader_command, reference_files, run_grader, stub_files
 
 from grader import rubric
-from grader.preflight import FOLDER, STORE_ENV
+from grader.course import FOLDER, STORE_ENV
 
 EX01 = EXERCISES[0]
 VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}

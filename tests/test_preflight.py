@@ -11,8 +11,8 @@ import torch
 from catalogue import CATALOGUE
 from conftest import EXERCISES, ROOT, make_class, reference_files, run_grader
 
-from grader import fresh, preflight, rubric, torchstate
-from grader.course import Course
+from grader import fresh, preflight, rubric, sandbox, torchstate
+from grader.course import STORE_ENV, Course
 
 EX01, EX02 = EXERCISES[:2]
 USED = "its stored results are used"
@@ -22,7 +22,7 @@ MISTAKE = next(m for m in CATALOGUE if m.exercise == EX02 and m.visible)
 def grade(tmp_path, submissions, out: str, store, *extra: str):
     """``grader grade`` with the store at ``store`` (None: no store)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(preflight.STORE_ENV, str(store) if store is not None else "off")
+        patch.setenv(STORE_ENV, str(store) if store is not None else "off")
         return run_grader(*extra, "grade", str(submissions), "--out", str(tmp_path / out), "--only",
                           f"{EX01},{EX02}", "--jobs", "2")
 
@@ -51,11 +51,13 @@ def test_stored_results_grade_as_a_run_without_a_store_and_a_damaged_record_is_r
         "eve": {f"{EX01}.py": peek(store)},
     })
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(preflight.STORE_ENV, str(store))
+        patch.setenv(STORE_ENV, str(store))
         filled = run_grader("preflight", "--only", f"{EX01},{EX02}")
     assert filled.returncode == 0, filled.stderr[-3000:]
     assert f"the reference passes every check of {EX01}, {EX02} on cpu; stored in {store}" in filled.stdout
-    assert sorted(p.name.split("-")[0] for p in store.iterdir()) == ["data", EX01, EX02]  # and the children's pack
+    # the children's data pack beside the records, and the scans of the data-free view (grader/view.py)
+    assert sorted(p.name.split("-")[0] for p in store.iterdir()) == ["data", EX01, EX02, "views"]
+    assert len(list((store / "views").glob("scan-*.json"))) == (1 if sandbox.detect().namespaces else 0)
     assert oct(store.stat().st_mode & 0o777) == oct(0o700)  # the owner's alone
     stored = grade(tmp_path, submissions, "stored", store)
     assert stored.returncode == 0, stored.stderr[-3000:]

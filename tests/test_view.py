@@ -164,3 +164,95 @@ def test_the_scan_finds_a_copy_where_there_is_one(tmp_path):
     out = subprocess.run([sys.executable, "-I", str(script), json.dumps(rows), "[]", json.dumps([str(tmp_path)])],
                          capture_output=True, text=True, check=True).stdout
     assert [Path(path).name for path, _, _ in json.loads(out)["found"]] == ["flowers.csv"]
+
+
+# --- scans kept between runs ----------------------------------------------------------------------
+
+def _whited(masks: dict[str, str], tree: Path) -> list[str]:
+    mask = Path(masks[os.path.realpath(tree)])
+    return sorted(str(p.relative_to(mask)) for p in mask.rglob("*") if p.is_char_device())
+
+
+@pytest.fixture
+def settled_now(monkeypatch):
+    """Scans count as settled however recently their folders changed (a test's tree is seconds old)."""
+    monkeypatch.setattr(view, "RACY_NS", 0)
+
+
+@pytest.fixture
+def scans_made(monkeypatch):
+    made = []
+    real = view.scan
+
+    def counting(tree, cancelled=lambda: False):
+        made.append(tree)
+        return real(tree, cancelled)
+
+    monkeypatch.setattr(view, "scan", counting)
+    return made
+
+
+def _tree(root: Path) -> Path:
+    tree = root / "tree"
+    for rel in ("pkg/__init__.py", "pkg/data/iris.csv", "pkg/sub/code.py"):
+        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tree / rel).write_text("1")
+    return tree
+
+
+def test_a_kept_scan_is_used_while_its_tree_is_unchanged_and_never_after(tmp_path, settled_now, scans_made):
+    tree, cache = _tree(tmp_path), tmp_path / "cache"
+    first = view.build([str(tree)], tmp_path / "v1", cache=cache)
+    assert _whited(first, tree) == ["pkg/data"] and len(list(cache.glob("scan-*.json"))) == 1
+    (tree / "pkg" / "sub" / "code.py").write_text("changed")  # a file's content: the listing still holds
+    again = view.build([str(tree)], tmp_path / "v2", cache=cache)
+    assert _whited(again, tree) == ["pkg/data"] and len(scans_made) == 1  # read from the cache, not scanned
+    (tree / "pkg" / "sub" / "table.csv").write_text("1,2")  # a data file arrives deep down
+    later = view.build([str(tree)], tmp_path / "v3", cache=cache)
+    assert _whited(later, tree) == ["pkg/data", "pkg/sub/table.csv"] and len(scans_made) == 2
+    (tree / "pkg" / "sub" / "table.csv").rename(tree / "pkg" / "sub" / "table.py")  # renamed in place
+    assert _whited(view.build([str(tree)], tmp_path / "v4", cache=cache), tree) == ["pkg/data"]
+    os.chmod(tree / "pkg" / "sub", 0o700)  # a mode changed, nothing listed changed: scanned again all the same
+    view.build([str(tree)], tmp_path / "v5", cache=cache)
+    assert len(scans_made) == 4
+
+
+def test_a_link_whose_target_changes_outside_the_tree_is_judged_again(tmp_path, settled_now):
+    tree, cache, outside = _tree(tmp_path), tmp_path / "cache", tmp_path / "outside"
+    outside.mkdir()
+    (outside / "code.py").write_text("1")
+    (outside / "rows.csv").write_text("5.1,3.5")
+    (outside / "current").symlink_to(outside / "code.py")
+    (tree / "pkg" / "latest").symlink_to(outside / "current")  # judged by what it resolves to
+    assert _whited(view.build([str(tree)], tmp_path / "v1", cache=cache), tree) == ["pkg/data"]
+    (outside / "current").unlink()
+    (outside / "current").symlink_to(outside / "rows.csv")  # nothing in the tree changed, its link now reads data
+    assert _whited(view.build([str(tree)], tmp_path / "v2", cache=cache), tree) == ["pkg/data", "pkg/latest"]
+
+
+def test_a_scan_of_folders_changed_moments_ago_is_used_once_and_not_kept(tmp_path, scans_made):
+    tree, cache = _tree(tmp_path), tmp_path / "cache"  # the tree was made in the same clock tick, or near it
+    assert _whited(view.build([str(tree)], tmp_path / "v1", cache=cache), tree) == ["pkg/data"]
+    assert not list(cache.glob("scan-*.json"))
+    view.build([str(tree)], tmp_path / "v2", cache=cache)
+    assert len(scans_made) == 2
+
+
+@pytest.mark.parametrize("damage", ["truncated", "escaping", "another_format"])
+def test_a_damaged_or_foreign_scan_file_is_ignored_and_replaced(tmp_path, settled_now, scans_made, damage):
+    tree, cache = _tree(tmp_path), tmp_path / "cache"
+    view.build([str(tree)], tmp_path / "v1", cache=cache)
+    [kept_file] = cache.glob("scan-*.json")
+    stored = json.loads(kept_file.read_text())
+    if damage == "truncated":
+        kept_file.write_text(kept_file.read_text()[:100])
+    elif damage == "escaping":  # a whiteout outside the mask must never be made from a file
+        stored["scans"][os.path.realpath(tree)]["hidden"].append("../../outside")
+        kept_file.write_text(json.dumps(stored))
+    else:
+        stored["format"] = "something else"
+        kept_file.write_text(json.dumps(stored))
+    masks = view.build([str(tree)], tmp_path / "v2", cache=cache)
+    assert _whited(masks, tree) == ["pkg/data"] and len(scans_made) == 2
+    assert not (tmp_path / "outside").exists()
+    assert json.loads(kept_file.read_text())["format"] == view.Scans.FORMAT

@@ -7,7 +7,7 @@ from grader.checks import Match, Mistake, like
 from grader.probes import Call
 from grader.rubric import Check, Exercise, case, randn
 
-EXERCISE = Exercise("ex01_tensors_autograd", "Tensors and autograd", time_limit=60, warm=())
+EXERCISE = Exercise("ex01_tensors_autograd", "Tensors and autograd", time_limit=60, warm=("torch._dynamo",))
 
 
 # --- inputs ----------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from grader.checks import GradcheckConsistent, Match, like, scaled_by
 from grader.probes import Backward, Call, SelfGradcheck
 from grader.rubric import Check, Exercise, case, randn
 
-EXERCISE = Exercise("ex02_gradients", "Gradients by hand", time_limit=90, warm=())
+EXERCISE = Exercise("ex02_gradients", "Gradients by hand", time_limit=90, warm=("torch._dynamo",))
 
 
 # --- inputs ------------------------------------------------------------------------------------------
