@@ -38,7 +38,7 @@ from .preflight import Preflight, Store, pack_key
 from .reports import ExerciseResult, StudentResult, atomic_write, class_table, gradebook_csv, save_student
 from .rubric import Exercise
 from .sandbox import (TEMP_PREFIX, GiB, Limits, allow_children, detect, remove_tree, run_line, start_view, start_warm,
-                      stop_all, stop_view, stop_warm, sweep_stale, view_ready)
+                      stop_all, stop_warm_and_view, sweep_stale, view_ready)
 
 
 class Progress:
@@ -317,8 +317,7 @@ def grade_class(course: Course, submissions: Path, out: Path, device: str = "cpu
     finally:
         checking.shutdown(wait=True, cancel_futures=True)
         finishing.shutdown(wait=True)
-        stop_warm()
-        stop_view()
+        stop_warm_and_view()
         remove_tree(scratch)
     timing["grading"] = time.monotonic() - grading_started
     reporting_started = time.monotonic()

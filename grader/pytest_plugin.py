@@ -44,12 +44,19 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     config.stash[RESULTS] = []
-    for exercise in rubric.load_all():
-        config.addinivalue_line("markers", f"{exercise.key}: the checks of exercise {exercise.name}")
-        for function in sorted({check.function for check in exercise.checks}):
-            config.addinivalue_line("markers", f"{function}: the checks of {exercise.key}.{function}")
+    if config.option.markers:  # `pytest --markers` lists every exercise's; a run registers those it collects
+        for exercise in rubric.load_all():
+            _register_markers(config, exercise)
     if config.getoption("--device") == "cuda" and not torch.cuda.is_available():
         raise pytest.UsageError("--device cuda: no CUDA device is available here")
+
+
+def _register_markers(config, exercise: rubric.Exercise) -> None:
+    """``-m ex02`` and ``-m softplus_grad`` select an exercise's or a function's checks. Registered as each file is
+    collected, so that a run of one exercise loads that exercise's rubric alone (all twelve take seconds)."""
+    config.addinivalue_line("markers", f"{exercise.key}: the checks of exercise {exercise.name}")
+    for function in sorted({check.function for check in exercise.checks}):
+        config.addinivalue_line("markers", f"{function}: the checks of {exercise.key}.{function}")
 
 
 def _exercise_file(file_path: Path) -> bool:
@@ -89,6 +96,7 @@ class ExerciseFile(pytest.File):
 
     def collect(self):
         self.exercise = rubric.load(self.path.stem)
+        _register_markers(self.config, self.exercise)
         self._module = None
         self._import_error: str | None = None
         for check in self.exercise.selected(hidden=False):

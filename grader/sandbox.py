@@ -700,8 +700,14 @@ def start_warm(only: str | None = None) -> bool:
     """Start the zygote for this process's runs (where namespaces work), warmed for the exercises ``only`` names
     (``--only``; None: every one); False when runs stay cold."""
     global _ZYGOTE
-    if _ZYGOTE is None and detect().namespaces and os.environ.get("GRADER_WARM", "1") != "0":
-        _ZYGOTE = Zygote(only, tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-zygote-"))  # its scratch
+    if _ZYGOTE is None and os.environ.get("GRADER_WARM", "1") != "0":
+        # started before the probe of what this machine allows (a child of its own, a tenth of a second), which
+        # its imports need not wait for; given up at once where children cannot be jailed
+        zygote = Zygote(only, tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-zygote-"))  # its scratch
+        if detect().namespaces:
+            _ZYGOTE = zygote
+        else:
+            zygote.close(at_once=True)
     return _ZYGOTE is not None
 
 
@@ -723,10 +729,22 @@ def started_early(device: str | None, only: str | None = None, views: Path | Non
 
 
 def stop_warm(at_once: bool = False) -> None:
+    """End the zygote (``at_once``: without letting it finish the import it is making)."""
     global _ZYGOTE
     if _ZYGOTE is not None:
         _ZYGOTE.close(at_once)
         _ZYGOTE = None
+
+
+def stop_warm_and_view() -> None:
+    """A run's end: the zygote killed (nothing is left for it to fork) while the view's whiteouts are removed, the two
+    side by side (each takes a tenth of a second or more)."""
+    ending = threading.Thread(target=stop_warm, kwargs={"at_once": True}, name="zygote-end")
+    ending.start()
+    try:
+        stop_view()
+    finally:
+        ending.join()
 
 
 _VIEW: dict[str, str] = {}  # tree -> its mask, while a run's data-free view is up

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import compileall
 import json
 import os
 import re
@@ -26,6 +27,16 @@ EXERCISES = rubric.exercise_names()
 # together instead of one finishing a long file alone (measured with ``--durations=0``)
 SLOWEST_FIRST = ("test_bench.py", "test_mistakes.py", "test_grade.py", "test_alternatives.py", "test_preflight.py",
                  "test_deadlines.py", "test_classroom.py")
+
+
+def pytest_sessionstart(session):
+    """Byte-compile the grader and the reference once, as an install leaves them: every grader process the tests start
+    (a hundred or so, each importing some 20,000 lines in its CLI and again in its zygote) then reads compiled code
+    instead of compiling it all again; with ``PYTHONDONTWRITEBYTECODE`` set, as it is for those runs, none of them
+    would write it. Once per run: pytest-xdist's workers find it done."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        compileall.compile_dir(ROOT / "grader", quiet=1, rx=re.compile(r"[/\\]examples[/\\]"))
+        compileall.compile_dir(ROOT / "reference", quiet=1)
 
 
 def pytest_collection_modifyitems(items):

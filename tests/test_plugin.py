@@ -29,6 +29,27 @@ def test_stubs_score_zero_and_say_not_implemented():
     assert any(line.split()[:4] == ["total", "0", "/", f"{total:g}"] for line in run.stdout.splitlines())
 
 
+ONE_FILE = """
+import sys, pytest
+code = pytest.main(sys.argv[1:])
+print("rubrics:", ",".join(sorted(m.rsplit(".", 1)[1] for m in sys.modules if m.startswith("grader.rubrics.ex"))))
+sys.exit(code)
+"""
+
+
+def test_one_exercise_file_loads_its_own_rubric_alone_and_its_markers_are_known():
+    """A student running one exercise waits for that exercise's rubric only (all twelve took seconds); its markers
+    are still registered (``--strict-markers`` refuses an unknown one), and ``--markers`` lists every exercise's."""
+    run = subprocess.run([sys.executable, "-c", ONE_FILE, "exercises/ex02_gradients.py", "--impl", "reference",
+                          "-m", "Linear", "--strict-markers", "-p", "no:cacheprovider", "-q"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-2000:]
+    assert "3 passed" in run.stdout and run.stdout.splitlines()[-1] == "rubrics: ex02_gradients"
+    listed = subprocess.run([sys.executable, "-m", "pytest", "--markers", "-p", "no:cacheprovider"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600)
+    assert all(f"@pytest.mark.{rubric.load(n).key}: the checks of exercise {n}" in listed.stdout for n in EXERCISES)
+
+
 def test_every_stub_check_is_not_implemented(tmp_path):
     code, score = run_student_pytest(tmp_path)
     assert code == 1 and score["total"] == 0
