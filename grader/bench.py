@@ -1,6 +1,7 @@
 """``grader bench``: how fast grading is on this machine, as a table of medians (min, max) over repeated runs.
 
-Every figure times the commands an instructor runs, as separate processes: the student tests
+Every figure times the commands an instructor runs, as separate processes, with the grader and the
+reference byte-compiled as an install leaves them: the student tests
 against the reference, ``grader grade`` of one reference submission without stored results (split
 into the reference's preflight, the checks, what the submission cost beyond them and reporting,
 from the run's own timing and records) and with them (``grader.preflight``; the light exercises
@@ -95,6 +96,7 @@ def run(course: Course, repeats: int = 3, class_size: int = 20, only: str | None
     if device == "cuda" and not torch.cuda.is_available():
         raise GraderError("bench --device cuda: no CUDA device is available here")
     exercises = [e.name for e in rubric.select(only)]
+    _compiled(course)
     rows: list[Row] = []
     header = (f"grader {grader.__version__} bench: {os.cpu_count()} cores, torch {torch.__version__}, device "
               f"{device}, exercises {', '.join(e.split('_')[0] for e in exercises)}, {repeats} run(s) each")
@@ -114,6 +116,17 @@ def run(course: Course, repeats: int = 3, class_size: int = 20, only: str | None
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return table(rows, header), complete
+
+
+def _compiled(course: Course) -> None:
+    """Byte-compile the grader and the reference, as an install or any earlier run leaves them: every command is
+    timed in that state. A file edited since, with ``PYTHONDONTWRITEBYTECODE`` set, would be compiled again by each
+    process timed (the CLI and the zygote import some 20,000 lines: seconds per run)."""
+    import compileall
+    import re
+
+    compileall.compile_dir(Path(grader.__file__).resolve().parent, quiet=2, rx=re.compile(r"[/\\]examples[/\\]"))
+    compileall.compile_dir(course.reference, quiet=2)
 
 
 LIGHT = ("ex01_tensors_autograd", "ex02_gradients", "ex03_regression")  # what a first assignment grades
@@ -203,7 +216,7 @@ def _measure(course: Course, exercises: list[str], work: Path, repeats: int, cla
 
     if nbgrader:
         _nbgrader_rows(course, exercises, work, repeats, min(class_size, 3), statistics.median(stored),
-                       per_submission[1], add, progress, light_one)
+                       per_submission, add, progress, light_one)
 
 
 def _beyond(out: Path) -> list[tuple[float, float, float]]:
@@ -249,7 +262,10 @@ def _gradescope(course: Course, exercises: list[str], work: Path, repeats: int, 
 
 
 def _nbgrader_rows(course: Course, exercises: list[str], work: Path, repeats: int, students: int, one: float,
-                   per_submission: float, add, progress, light: tuple[list[str], float] | None = None) -> None:
+                   per_submission: dict[int, float], add, progress,
+                   light: tuple[list[str], float] | None = None) -> None:
+    """nbgrader's autograde of the same reference notebooks, and each ratio: ``per_submission`` holds the grader's
+    seconds per submission in the class, by ``--jobs`` (nbgrader grades one notebook at a time)."""
     binary = Path(sys.executable).with_name("nbgrader")
     if not binary.exists():
         add(Row("nbgrader autograde, same notebooks", [],
@@ -296,5 +312,8 @@ def _nbgrader_rows(course: Course, exercises: list[str], work: Path, repeats: in
         progress(f"bench: nbgrader autograde, {students} submissions ({i + 1}/{repeats})")
         class_times.append(autograde(f"class-{i}", students) / students)
     add(Row(f"nbgrader autograde, per submission of {students}", class_times, note="one `autograde` per exercise"),
-        Row("nbgrader / grader, per submission in a class", [t / per_submission for t in class_times], unit="x",
-            note="grader: the class with --jobs 1"))
+        *(Row("nbgrader / grader, per submission in a class" + ("" if jobs == 1 else f", --jobs {jobs}"),
+              [t / seconds for t in class_times], unit="x",
+              note=f"grader: the class with --jobs {jobs}" + (" (one per core: the default here)"
+                                                               if jobs == (os.cpu_count() or 1) else ""))
+          for jobs, seconds in sorted(per_submission.items())))
