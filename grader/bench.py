@@ -27,7 +27,7 @@ from pathlib import Path
 import grader
 
 from . import GraderError, rubric
-from .course import Course
+from .course import Course, byte_compile
 from .sandbox import TEMP_PREFIX
 
 
@@ -96,7 +96,7 @@ def run(course: Course, repeats: int = 3, class_size: int = 20, only: str | None
     if device == "cuda" and not torch.cuda.is_available():
         raise GraderError("bench --device cuda: no CUDA device is available here")
     exercises = [e.name for e in rubric.select(only)]
-    _compiled(course)
+    byte_compile(course)  # every command timed in the state an install leaves
     rows: list[Row] = []
     header = (f"grader {grader.__version__} bench: {os.cpu_count()} cores, torch {torch.__version__}, device "
               f"{device}, exercises {', '.join(e.split('_')[0] for e in exercises)}, {repeats} run(s) each")
@@ -116,17 +116,6 @@ def run(course: Course, repeats: int = 3, class_size: int = 20, only: str | None
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return table(rows, header), complete
-
-
-def _compiled(course: Course) -> None:
-    """Byte-compile the grader and the reference, as an install or any earlier run leaves them: every command is
-    timed in that state. A file edited since, with ``PYTHONDONTWRITEBYTECODE`` set, would be compiled again by each
-    process timed (the CLI and the zygote import some 20,000 lines: seconds per run)."""
-    import compileall
-    import re
-
-    compileall.compile_dir(Path(grader.__file__).resolve().parent, quiet=2, rx=re.compile(r"[/\\]examples[/\\]"))
-    compileall.compile_dir(course.reference, quiet=2)
 
 
 LIGHT = ("ex01_tensors_autograd", "ex02_gradients", "ex03_regression")  # what a first assignment grades

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import compileall
 import importlib.util
 import os
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -81,3 +83,11 @@ def views(course: Course) -> Path | None:
     """Where the data-free view's scans are kept between runs (``grader.view.Scans``), inside the store."""
     store = location(course)
     return store / "views" if store is not None else None
+
+
+def byte_compile(course: Course) -> None:
+    """The grader package and the course's reference byte-compiled, as an install or any earlier run leaves them
+    (its example submissions left alone): under ``PYTHONDONTWRITEBYTECODE`` a file edited since would otherwise be
+    compiled again by every grader process, the CLI and the zygote each importing some 20,000 lines."""
+    compileall.compile_dir(Path(grader.__file__).resolve().parent, quiet=2, rx=re.compile(r"[/\\]examples[/\\]"))
+    compileall.compile_dir(course.reference, quiet=2)

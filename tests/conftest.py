@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import compileall
 import json
 import os
 import re
@@ -16,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from grader import rubric
-from grader.course import Course
-from grader.course import STORE_ENV
+from grader.course import STORE_ENV, Course, byte_compile
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = rubric.exercise_names()
@@ -30,13 +28,11 @@ SLOWEST_FIRST = ("test_bench.py", "test_mistakes.py", "test_grade.py", "test_alt
 
 
 def pytest_sessionstart(session):
-    """Byte-compile the grader and the reference once, as an install leaves them: every grader process the tests start
-    (a hundred or so, each importing some 20,000 lines in its CLI and again in its zygote) then reads compiled code
-    instead of compiling it all again; with ``PYTHONDONTWRITEBYTECODE`` set, as it is for those runs, none of them
-    would write it. Once per run: pytest-xdist's workers find it done."""
+    """Byte-compile the grader and the reference once (``byte_compile``): every grader process the tests start (a
+    hundred or so, run with ``PYTHONDONTWRITEBYTECODE``, so none writes it) then reads compiled code instead of
+    compiling it all again. Once per run: pytest-xdist's workers find it done."""
     if not os.environ.get("PYTEST_XDIST_WORKER"):
-        compileall.compile_dir(ROOT / "grader", quiet=1, rx=re.compile(r"[/\\]examples[/\\]"))
-        compileall.compile_dir(ROOT / "reference", quiet=1)
+        byte_compile(Course(ROOT))
 
 
 def pytest_collection_modifyitems(items):
